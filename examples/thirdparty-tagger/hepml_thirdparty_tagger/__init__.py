@@ -1,0 +1,1 @@
+"""An example of a hepml-coffea plugin published as its own pip package."""

@@ -1,0 +1,39 @@
+"""hepml-coffea: deep-learning outputs as columns in coffea analyses.
+
+    import hepml_coffea
+    events = hepml_coffea.attach(events, ["cutbased", "substructure_dnn"])
+    events.FatJet.substructure_dnn_top
+"""
+
+from hepml_coffea.columns import attach, evaluate
+from hepml_coffea.errors import (
+    ArtifactError,
+    HepmlCoffeaError,
+    InvalidInputError,
+    MissingBranchError,
+    PluginDefinitionError,
+    UnknownPluginError,
+)
+from hepml_coffea.hookspecs import hookimpl
+from hepml_coffea.plugin import Output, Plugin, PluginKind
+from hepml_coffea.registry import PluginLoadWarning, Registry, get_registry
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArtifactError",
+    "HepmlCoffeaError",
+    "InvalidInputError",
+    "MissingBranchError",
+    "Output",
+    "Plugin",
+    "PluginDefinitionError",
+    "PluginKind",
+    "PluginLoadWarning",
+    "Registry",
+    "UnknownPluginError",
+    "attach",
+    "evaluate",
+    "get_registry",
+    "hookimpl",
+]

@@ -1,0 +1,150 @@
+"""The ``hepml-coffea`` command: plugins, run, demo, train, generate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hepml_coffea.errors import HepmlCoffeaError
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hepml_coffea.registry import get_registry
+
+    plugins = get_registry().plugins
+    if args.json:
+        print(json.dumps([{
+            "name": p.name, "kind": p.kind.value, "collection": p.collection,
+            "outputs": {p.column_name(o): o.dtype for o in p.outputs},
+            "required_branches": list(p.required_branches),
+            "artifact": str(p.artifact) if p.artifact else None, "package": p.package,
+            "description": p.description,
+        } for p in plugins.values()], indent=2))
+        return 0
+    table = Table(title=f"{len(plugins)} hepml-coffea plugins")
+    for header in ("name", "kind", "collection", "outputs", "required branches", "model artifact", "package"):
+        table.add_column(header, overflow="fold")
+    for p in plugins.values():
+        outputs = "\n".join(f"{p.collection}.{p.column_name(o)} ({o.dtype})" for o in p.outputs)
+        artifact = "none (no network)" if p.artifact is None else str(p.artifact)
+        table.add_row(p.name, p.kind.value, p.collection, outputs, "\n".join(p.required_branches),
+                      artifact, p.package)
+    Console().print(table)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from coffea.util import save
+
+    from hepml_coffea.execution import load_fileset, run_processor
+    from hepml_processors import TaggingProcessor
+
+    fileset = load_fileset(args.fileset)
+    processor_instance = TaggingProcessor(args.plugins)
+    output = run_processor(processor_instance, fileset, executor=args.executor, workers=args.workers,
+                           chunksize=args.chunksize, scheduler=args.scheduler, schema=args.schema,
+                           progress=not args.quiet)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    save(output, args.output)
+    for dataset, counts in output["cutflow"].items():
+        print(f"{dataset}: " + ", ".join(f"{step} {int(n)}" for step, n in counts.items()))
+    print(f"wrote {', '.join(output['hists'])} histograms and the cutflow to {args.output}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from hepml_coffea.demo import run_demo
+
+    return run_demo(args.output_dir, executor=args.executor, workers=args.workers)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from hepml_coffea.registry import get_registry
+    from hepml_coffea.training import load_labelled_features, train_plugin
+
+    plugin = get_registry().get(args.plugin)
+    output = args.output or plugin.artifact
+    if output is None:
+        raise HepmlCoffeaError(f"plugin {plugin.name!r} has no artifact path; pass --output DIR")
+    data = load_labelled_features(plugin, args.signal, args.background, signal_label=args.signal_label,
+                                  max_per_class=args.max_per_class, seed=args.seed)
+    print(f"training {plugin.name}: {int(data.labels.sum())} signal and "
+          f"{int((data.labels == 0).sum())} background jets")
+    result = train_plugin(plugin, data, Path(output), epochs=args.epochs, seed=args.seed,
+                          batch_size=args.batch_size)
+    metrics = result.card.metrics
+    print(f"wrote {output}: test AUC {metrics['auc']:.4f}, "
+          f"1/eps_B(eps_S=0.3) {metrics['inv_eps_b_at_eps_s_0.3']:.1f}")
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from hepml_coffea.samples.cli import run_generate
+
+    return run_generate(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from hepml_coffea.execution import DEFAULT_CHUNKSIZE, EXECUTORS, SCHEMAS
+
+    parser = argparse.ArgumentParser(prog="hepml-coffea", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plugins", help="list every registered plugin")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_plugins)
+
+    p = sub.add_parser("run", help="run the tagging processor over a fileset")
+    p.add_argument("--fileset", type=Path, required=True, help="coffea fileset JSON")
+    p.add_argument("--plugins", required=True, help="comma-separated plugin names")
+    p.add_argument("--executor", choices=EXECUTORS, default="iterative")
+    p.add_argument("--scheduler", help="address of a running dask scheduler (dask executor)")
+    p.add_argument("--workers", type=int, default=2, help="local worker processes (futures, dask)")
+    p.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE, help="events per chunk")
+    p.add_argument("--schema", choices=sorted(SCHEMAS), default="pfnano")
+    p.add_argument("--output", type=Path, default=Path("hepml-output.coffea"))
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("demo", help="run the main job on the real CMS files shipped with the package")
+    p.add_argument("--executor", choices=EXECUTORS, default="iterative")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--output-dir", type=Path, default=Path("hepml-demo-output"))
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("train", help="train a plugin's network and write its artifact")
+    p.add_argument("--plugin", required=True)
+    p.add_argument("--signal", type=Path, nargs="+", required=True, help="signal NanoAOD files")
+    p.add_argument("--background", type=Path, nargs="+", required=True, help="background NanoAOD files")
+    p.add_argument("--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)")
+    p.add_argument("--output", type=Path, help="artifact directory (default: the plugin's own)")
+    p.add_argument("--max-per-class", type=int, help="cap on jets per class")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("generate", help="generate PFNano-like samples with Pythia8 + fastjet")
+    from hepml_coffea.samples.cli import add_generate_arguments
+
+    add_generate_arguments(p)
+    p.set_defaults(func=_cmd_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (HepmlCoffeaError, FileNotFoundError, ValueError) as exc:
+        print(f"hepml-coffea {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

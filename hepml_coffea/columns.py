@@ -1,0 +1,230 @@
+"""Attaching plugin outputs to events as new columns, in every coffea execution mode.
+
+For each plugin: check the required branches, build the features of every object of the
+collection (flattened over events), run the model, and unflatten the outputs back onto the
+collection as ``events.<collection>.<plugin>_<output>``.
+
+Eager and virtual events are processed directly. Dask-awkward events go through
+``dask_awkward.map_partitions`` with a *declared* output type, so building the graph never runs
+(or loads) a model. When dask-awkward traces the graph with typetracers to find the columns to
+read, the partition function only touches the plugin's declared branches.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+
+import awkward as ak
+import numpy as np
+
+from hepml_coffea import runtime
+from hepml_coffea.errors import InvalidInputError, MissingBranchError
+from hepml_coffea.plugin import Plugin
+from hepml_coffea.registry import Registry, get_registry
+
+TRACE_ENV = "HEPML_COFFEA_TRACE_PLUGINS"
+trace_log = logging.getLogger("hepml_coffea.trace")
+if os.environ.get(TRACE_ENV, "").strip() not in ("", "0"):
+    trace_log.setLevel(logging.INFO)
+    if not trace_log.handlers:
+        _handler = logging.StreamHandler()
+        _handler.setFormatter(logging.Formatter("[hepml-coffea trace] %(message)s"))
+        trace_log.addHandler(_handler)
+
+
+def _is_dask(events) -> bool:
+    return type(events).__module__.startswith("dask_awkward")
+
+
+def _describe_source(events) -> str:
+    metadata = getattr(events, "metadata", None) or {}
+    filename = metadata.get("filename")
+    if filename:
+        start, stop = metadata.get("entrystart"), metadata.get("entrystop")
+        entries = f" entries {start}-{stop}" if start is not None else ""
+        return f"file {filename}{entries}"
+    dataset = metadata.get("dataset")
+    return f"dataset {dataset!r}" if dataset else "the input events"
+
+
+def branch_path(branch: str, fields: Sequence[str]) -> tuple[str, ...]:
+    """Field path of a NanoAOD branch in NanoEvents: ``FatJet_msoftdrop`` -> (FatJet, msoftdrop)."""
+    if branch in fields:
+        return (branch,)
+    collection, _, field = branch.partition("_")
+    if field and collection in fields:
+        return (collection, field)
+    if branch.startswith("n") and branch[1:] in fields:  # counter branch, e.g. nFatJet
+        return (branch[1:],)
+    return (branch,)
+
+
+def check_required_branches(plugin: Plugin, events) -> None:
+    """Raise :class:`MissingBranchError` if ``events`` lack a branch ``plugin`` reads."""
+    fields = events.fields
+    missing = []
+    for branch in plugin.required_branches:
+        path = branch_path(branch, fields)
+        if path[0] not in fields or (len(path) == 2 and path[1] not in events[path[0]].fields):
+            missing.append(branch)
+    if plugin.collection not in fields:
+        missing.insert(0, f"n{plugin.collection}")
+    if missing:
+        raise MissingBranchError(
+            f"plugin {plugin.name!r} needs branch(es) {missing}, missing from "
+            f"{_describe_source(events)}. Use input files that contain them (e.g. PFNano for PF candidates), "
+            f"or choose another plugin (`hepml-coffea plugins` lists what each one reads)."
+        )
+
+
+def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
+    if not np.issubdtype(features.dtype, np.floating):
+        return
+    finite = np.isfinite(features)
+    if finite.all():
+        return
+    per_object = finite.reshape(len(features), -1).all(axis=1)
+    bad_objects = int((~per_object).sum())
+    if plugin.feature_names and features.ndim >= 2:
+        bad = ~finite.reshape(len(features), -1, features.shape[-1]).all(axis=(0, 1))
+        which = f" in feature(s) {[n for n, b in zip(plugin.feature_names, bad) if b]}"
+    else:
+        which = ""
+    raise InvalidInputError(
+        f"plugin {plugin.name!r}: {bad_objects} of {len(features)} {plugin.collection} objects in "
+        f"{_describe_source(events)} have NaN or infinite inputs{which} (built from branches "
+        f"{list(plugin.required_branches)}). Select valid objects before attaching, or fix the "
+        "input branches; hepml-coffea does not silently replace them."
+    )
+
+
+def _columns_from(plugin: Plugin, raw: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if plugin.postprocess is not None:
+        raw = plugin.postprocess(raw)
+    if isinstance(raw, Mapping):
+        columns = dict(raw)
+    else:
+        matrix = np.asarray(raw).reshape(len(raw), -1)
+        if matrix.shape[1] != len(plugin.outputs):
+            raise InvalidInputError(
+                f"plugin {plugin.name!r} produced {matrix.shape[1]} values per object but "
+                f"declares {len(plugin.outputs)} outputs; give it a postprocess that maps them"
+            )
+        columns = {output.name: matrix[:, i] for i, output in enumerate(plugin.outputs)}
+    missing = [output.name for output in plugin.outputs if output.name not in columns]
+    if missing:
+        raise InvalidInputError(f"plugin {plugin.name!r}: postprocess did not return {missing}")
+    return {
+        output.name: np.asarray(columns[output.name], dtype=output.dtype).reshape(-1)
+        for output in plugin.outputs
+    }
+
+
+def evaluate(plugin: Plugin, events) -> dict[str, np.ndarray]:
+    """Outputs of ``plugin`` for every object of its collection in eager ``events``, flattened."""
+    n_objects = int(ak.sum(ak.num(events[plugin.collection], axis=1)))
+    if n_objects == 0:  # empty partition or no objects: nothing to build, no model to load
+        return {output.name: np.zeros(0, dtype=output.dtype) for output in plugin.outputs}
+    started = time.perf_counter()
+    features = np.asarray(plugin.features(events))
+    if len(features) != n_objects:
+        raise InvalidInputError(
+            f"plugin {plugin.name!r}: feature builder returned {len(features)} rows for "
+            f"{n_objects} {plugin.collection} objects in {_describe_source(events)}"
+        )
+    check_finite(plugin, features, events)
+    raw = features if plugin.artifact is None else runtime.get_model(plugin).predict(features)
+    columns = _columns_from(plugin, raw)
+    for name, values in columns.items():
+        if len(values) != n_objects:
+            raise InvalidInputError(
+                f"plugin {plugin.name!r}: output {name!r} has {len(values)} values for "
+                f"{n_objects} {plugin.collection} objects"
+            )
+    if trace_log.isEnabledFor(logging.INFO):
+        trace_log.info(
+            "%s -> %s.{%s}: %d objects from %s, artifact %s, %.1f ms",
+            plugin.name, plugin.collection, ",".join(plugin.column_names), n_objects,
+            _describe_source(events), plugin.artifact, 1e3 * (time.perf_counter() - started),
+        )
+    return columns
+
+
+def _empty_output_record(plugin: Plugin) -> ak.Array:
+    return ak.zip(
+        {o.name: np.zeros(0, dtype=o.dtype) for o in plugin.outputs}, with_name=None
+    )
+
+
+class _PartitionEvaluator:
+    """The function mapped over dask partitions (a class so it pickles with its plugin)."""
+
+    def __init__(self, plugin: Plugin):
+        self.plugin = plugin
+
+    def __call__(self, events) -> ak.Array:
+        counts = ak.num(events[self.plugin.collection], axis=1)
+        if ak.backend(events) == "typetracer":
+            # dask-awkward is tracing which columns to read: report ours, run nothing.
+            fields = events.fields
+            for branch in self.plugin.required_branches:
+                column = events
+                for part in branch_path(branch, fields):
+                    column = column[part]
+                ak.typetracer.touch_data(column)
+            flat = ak.Array(_empty_output_record(self.plugin).layout.to_typetracer(forget_length=True))
+            return ak.unflatten(flat, counts)
+        columns = evaluate(self.plugin, events)
+        return ak.unflatten(ak.zip(columns), counts)
+
+
+def _output_meta(plugin: Plugin) -> ak.Array:
+    empty = ak.unflatten(_empty_output_record(plugin), np.zeros(0, dtype=np.int64))
+    return ak.Array(empty.layout.to_typetracer(forget_length=True))
+
+
+def resolve_plugins(plugins: Iterable[str | Plugin] | str, registry: Registry | None = None) -> list[Plugin]:
+    """Turn names (or a comma-separated string) and Plugin objects into Plugin objects."""
+    if isinstance(plugins, (str, Plugin)):
+        plugins = [plugins]
+    resolved = []
+    for item in plugins:
+        if isinstance(item, Plugin):
+            resolved.append(item)
+        else:
+            for name in str(item).split(","):
+                if name.strip():
+                    resolved.append((registry or get_registry()).get(name.strip()))
+    return resolved
+
+
+def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry | None = None):
+    """Return ``events`` with the outputs of ``plugins`` added to their collections.
+
+    Works on eager, virtual and dask-awkward NanoEvents; the returned events have the same
+    type and behaviours, with ``events.<collection>.<plugin>_<output>`` columns.
+
+    :param events: NanoEvents from ``NanoEventsFactory`` or a coffea processor.
+    :param plugins: plugin names (``"cutbased,substructure_dnn"``) or :class:`Plugin` objects.
+    :param registry: where to look names up; the process-wide registry by default.
+    """
+    dask = _is_dask(events)
+    if dask:
+        import dask_awkward as dak
+    for plugin in resolve_plugins(plugins, registry):
+        check_required_branches(plugin, events)
+        if dask:
+            values = dak.map_partitions(
+                _PartitionEvaluator(plugin), events, meta=_output_meta(plugin),
+                label=f"hepml-{plugin.name}",
+            )
+            with_field = dak.with_field
+        else:
+            values = _PartitionEvaluator(plugin)(events)
+            with_field = ak.with_field
+        for output in plugin.outputs:
+            events = with_field(events, values[output.name], where=(plugin.collection, plugin.column_name(output)))
+    return events

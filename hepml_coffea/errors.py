@@ -1,0 +1,32 @@
+"""Exceptions raised by hepml-coffea.
+
+Every message names the plugin and the column or file involved and says how to fix the problem,
+so that a failure on a Dask worker hours into a job is still actionable from the traceback alone.
+"""
+
+
+class HepmlCoffeaError(Exception):
+    """Base class of every error raised on purpose by hepml-coffea."""
+
+
+class PluginDefinitionError(HepmlCoffeaError):
+    """A plugin declaration is inconsistent (bad name, no outputs, duplicate outputs, ...)."""
+
+
+class UnknownPluginError(HepmlCoffeaError, KeyError):
+    """A plugin name was requested that no registered package provides."""
+
+    def __str__(self) -> str:  # KeyError would otherwise print the message with quotes
+        return str(self.args[0])
+
+
+class MissingBranchError(HepmlCoffeaError):
+    """The input events lack a branch that a plugin declared as required."""
+
+
+class InvalidInputError(HepmlCoffeaError):
+    """A plugin's inputs contain NaN or infinite values, or have the wrong shape."""
+
+
+class ArtifactError(HepmlCoffeaError):
+    """A model artifact is missing, corrupt, or does not match the plugin that uses it."""

@@ -1,0 +1,71 @@
+"""Hook specifications: the only interface between hepml-coffea and plugin packages.
+
+A plugin package exposes a module (or object) through the ``hepml_coffea`` entry-point group and
+implements any of these hooks with the :data:`hookimpl` marker::
+
+    # pyproject.toml of the plugin package
+    [project.entry-points.hepml_coffea]
+    my_tagger = "my_package.hepml"
+
+    # my_package/hepml.py
+    from hepml_coffea import hookimpl, Plugin, PluginKind
+
+    @hookimpl
+    def hepml_register_taggers():
+        return [Plugin(name="my_tagger", kind=PluginKind.TAGGER, ...)]
+
+Every hook takes keyword arguments only (none so far) and returns a list; pluggy collects the lists
+of all packages. The built-in plugins of hepml-coffea are registered through the very same hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from hepml_coffea.plugin import Plugin
+
+PROJECT_NAME = "hepml_coffea"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def hepml_register_taggers() -> Sequence[Plugin]:
+    """Return the jet-tagging plugins this package provides.
+
+    Taggers add one or more per-object scores (e.g. ``FatJet.particlenet_top``) to a collection.
+    Every returned plugin must have ``kind=PluginKind.TAGGER``.
+    """
+
+
+@hookspec
+def hepml_register_pileup_regressions() -> Sequence[Plugin]:
+    """Return the pileup-regression plugins this package provides.
+
+    Pileup regressions predict, per particle or per cell, the fraction of energy from the leading
+    vertex (PUMML-style). Every returned plugin must have ``kind=PluginKind.PILEUP_REGRESSION``.
+    """
+
+
+@hookspec
+def hepml_register_anomaly_scores() -> Sequence[Plugin]:
+    """Return the anomaly-score plugins this package provides.
+
+    Anomaly scores (e.g. an autoencoder reconstruction loss) are unsupervised per-object scores.
+    Every returned plugin must have ``kind=PluginKind.ANOMALY_SCORE``.
+    """
+
+
+@hookspec
+def hepml_register_custom_objects() -> dict[str, type]:
+    """Return the custom Keras classes (layers, losses, ...) the package's models need.
+
+    Models are loaded with ``safe_mode=True``; custom classes are passed to Keras by name so a
+    ``.keras`` file can refer to them without executing arbitrary code. Classes should also be
+    decorated with ``keras.saving.register_keras_serializable(package=...)``.
+    """

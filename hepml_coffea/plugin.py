@@ -1,0 +1,132 @@
+"""The plugin contract: what a tagger, pileup-regression or anomaly-score plugin declares.
+
+A plugin is pure data plus two callables. It says which collection it decorates, which input
+branches it reads, which columns it adds, how to turn events into a feature matrix (the *same*
+function is used for training and inference) and, optionally, which Keras artifact to run on the
+features and how to turn the network output into columns.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hepml_coffea.errors import PluginDefinitionError
+
+if TYPE_CHECKING:
+    import awkward as ak
+
+_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class PluginKind(str, enum.Enum):
+    """What a plugin computes; each kind has its own registration hook."""
+
+    TAGGER = "tagger"
+    PILEUP_REGRESSION = "pileup-regression"
+    ANOMALY_SCORE = "anomaly-score"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One column a plugin adds to its collection, as ``<plugin>_<name>``.
+
+    ``range`` is the expected value range; processors use it to bin histograms of the column.
+    """
+
+    name: str
+    dtype: str = "float32"
+    range: tuple[float, float] = (0.0, 1.0)
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if not _NAME_PATTERN.match(self.name):
+            raise PluginDefinitionError(
+                f"output name {self.name!r} must be lower-case letters, digits and underscores"
+            )
+        np.dtype(self.dtype)  # raises TypeError for an unknown dtype
+        low, high = self.range
+        if not low < high:
+            raise PluginDefinitionError(f"output {self.name!r}: range {self.range} is empty")
+
+
+FeatureBuilder = Callable[["ak.Array"], np.ndarray]
+"""events -> array whose first axis runs over every object of the collection, flattened."""
+
+Postprocess = Callable[[np.ndarray], Mapping[str, np.ndarray]]
+"""network output (or features, for plugins without a network) -> {output name: 1-d array}."""
+
+ModelBuilder = Callable[[tuple[int, ...]], Any]
+"""input shape (without the batch axis) -> an uncompiled ``keras.Model``; used by training."""
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """Declaration of one plugin. Plugins are immutable and picklable (they travel to workers).
+
+    :param name: unique lower-case identifier; columns are called ``<name>_<output>``.
+    :param kind: tagger, pileup regression or anomaly score.
+    :param collection: the NanoAOD collection decorated, e.g. ``"FatJet"`` or ``"PFCands"``.
+    :param required_branches: NanoAOD branch names read by ``features`` (``"FatJet_msoftdrop"``);
+        checked before any work is scheduled, and the only columns read in dask mode.
+    :param outputs: the columns added.
+    :param features: feature builder shared by training and inference.
+    :param feature_names: one name per feature (last axis), used in error messages and checked
+        against the model card.
+    :param artifact: directory holding ``model.keras`` and ``model.json``; None for plugins
+        without a network.
+    :param postprocess: maps the network output (or the features) to output columns; by default
+        column ``i`` of the network output becomes output ``i``.
+    :param build_model: builds the network for training (optional).
+    :param description: one line for ``hepml-coffea plugins``.
+    :param package: the distribution that provided the plugin; filled in by the registry.
+    """
+
+    name: str
+    kind: PluginKind
+    collection: str
+    required_branches: tuple[str, ...]
+    outputs: tuple[Output, ...]
+    features: FeatureBuilder
+    feature_names: tuple[str, ...] = ()
+    artifact: Path | None = None
+    postprocess: Postprocess | None = None
+    build_model: ModelBuilder | None = None
+    description: str = ""
+    package: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not _NAME_PATTERN.match(self.name):
+            raise PluginDefinitionError(
+                f"plugin name {self.name!r} must be lower-case letters, digits and underscores"
+            )
+        object.__setattr__(self, "kind", PluginKind(self.kind))
+        object.__setattr__(self, "required_branches", tuple(self.required_branches))
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+        object.__setattr__(self, "feature_names", tuple(self.feature_names))
+        if self.artifact is not None:
+            object.__setattr__(self, "artifact", Path(self.artifact))
+        if not self.outputs:
+            raise PluginDefinitionError(f"plugin {self.name!r} declares no outputs")
+        names = [output.name for output in self.outputs]
+        if len(set(names)) != len(names):
+            raise PluginDefinitionError(f"plugin {self.name!r} declares duplicate outputs {names}")
+        if not self.required_branches:
+            raise PluginDefinitionError(
+                f"plugin {self.name!r} declares no required branches; list every NanoAOD branch "
+                "its feature builder reads so dask mode loads them"
+            )
+
+    def column_name(self, output: Output | str) -> str:
+        """Name of the column ``output`` adds to the collection."""
+        return f"{self.name}_{output if isinstance(output, str) else output.name}"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(self.column_name(output) for output in self.outputs)

@@ -1,0 +1,204 @@
+"""Plugin discovery and lookup.
+
+Plugins come from the ``hepml_coffea`` entry-point group, built-ins included. Two environment
+variables act as kill switches, in the manner of pytest and tox:
+
+``HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD=1``
+    load only the built-in plugins shipped with hepml-coffea, no third-party package.
+``HEPML_COFFEA_BLOCK_PLUGINS=name,other``
+    skip these entry points (a whole package) or these plugin names.
+
+A third-party package that fails to import, or returns something that is not a valid plugin,
+produces a :class:`PluginLoadWarning` naming it and is skipped; the analysis goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from importlib.metadata import EntryPoint, entry_points
+
+import pluggy
+
+from hepml_coffea import hookspecs
+from hepml_coffea.errors import UnknownPluginError
+from hepml_coffea.plugin import Plugin, PluginKind
+
+ENTRY_POINT_GROUP = "hepml_coffea"
+BUILTIN_DISTRIBUTION = "hepml-coffea"
+DISABLE_AUTOLOAD_ENV = "HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD"
+BLOCK_ENV = "HEPML_COFFEA_BLOCK_PLUGINS"
+
+_HOOK_KINDS = {
+    "hepml_register_taggers": PluginKind.TAGGER,
+    "hepml_register_pileup_regressions": PluginKind.PILEUP_REGRESSION,
+    "hepml_register_anomaly_scores": PluginKind.ANOMALY_SCORE,
+}
+
+
+class PluginLoadWarning(UserWarning):
+    """A plugin package could not be loaded and was skipped."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    entry_point: str
+    distribution: str
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _env_list(name: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
+def _distribution_name(entry_point: EntryPoint) -> str:
+    dist = getattr(entry_point, "dist", None)
+    return dist.metadata["Name"] if dist is not None else "<unknown distribution>"
+
+
+def _canonical(distribution: str) -> str:
+    return distribution.lower().replace("_", "-")
+
+
+class Registry:
+    """All plugins known in this process, keyed by name.
+
+    :param autoload: load third-party entry points; defaults to the absence of
+        ``HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD``.
+    :param blocked: entry-point or plugin names to skip; defaults to ``HEPML_COFFEA_BLOCK_PLUGINS``.
+    """
+
+    def __init__(self, *, autoload: bool | None = None, blocked: Iterable[str] | None = None):
+        self.autoload = not _env_flag(DISABLE_AUTOLOAD_ENV) if autoload is None else autoload
+        self.blocked = _env_list(BLOCK_ENV) if blocked is None else frozenset(blocked)
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.manager.add_hookspecs(hookspecs)
+        self._sources: dict[str, _Source] = {}
+        self._plugins: dict[str, Plugin] | None = None
+        self._load_entry_points()
+
+    def register(self, module: object, *, name: str, distribution: str = "<local>") -> None:
+        """Register a hook-implementing module or object by hand (e.g. in a notebook)."""
+        self.manager.register(module, name=name)
+        try:
+            self.manager.check_pending()  # a misspelt hook name would otherwise be ignored
+        except pluggy.PluginValidationError:
+            self.manager.unregister(name=name)
+            raise
+        self._sources[name] = _Source(name, distribution)
+        self._plugins = None
+
+    def _load_entry_points(self) -> None:
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            distribution = _distribution_name(entry_point)
+            builtin = _canonical(distribution) == BUILTIN_DISTRIBUTION
+            if entry_point.name in self.blocked or not (builtin or self.autoload):
+                continue
+            if self.manager.get_plugin(entry_point.name) is not None:
+                continue
+            try:
+                module = entry_point.load()
+                self.register(module, name=entry_point.name, distribution=distribution)
+            # A third-party import can raise anything; it must not take the analysis down.
+            except Exception as exc:  # noqa: BLE001
+                if self.manager.get_plugin(entry_point.name) is not None:
+                    self.manager.unregister(name=entry_point.name)
+                warnings.warn(
+                    f"hepml-coffea: skipping plugin package {distribution!r} (entry point "
+                    f"{entry_point.name!r} = {entry_point.value!r}): {type(exc).__name__}: {exc}. "
+                    f"Fix or uninstall the package, or set {BLOCK_ENV}={entry_point.name}.",
+                    PluginLoadWarning,
+                    stacklevel=2,
+                )
+
+    def _collect(self) -> dict[str, Plugin]:
+        plugins: dict[str, Plugin] = {}
+        for hook_name, kind in _HOOK_KINDS.items():
+            hook = getattr(self.manager.hook, hook_name)
+            for impl in hook.get_hookimpls():
+                source = self._sources.get(impl.plugin_name, _Source(impl.plugin_name, "<local>"))
+                for plugin in self._call_one(impl, hook_name, source):
+                    if plugin.kind is not kind:
+                        self._warn(source, f"{hook_name} returned {plugin.name!r} of kind "
+                                           f"{plugin.kind.value!r}; it is skipped")
+                    elif plugin.name in self.blocked:
+                        continue
+                    elif plugin.name in plugins:
+                        self._warn(source, f"plugin name {plugin.name!r} is already provided by "
+                                           f"{plugins[plugin.name].package!r}; this copy is skipped")
+                    else:
+                        plugins[plugin.name] = replace(plugin, package=source.distribution)
+        return dict(sorted(plugins.items()))
+
+    def _call_one(self, impl: pluggy.HookImpl, hook_name: str, source: _Source) -> Iterator[Plugin]:
+        try:
+            returned = impl.function()
+        except Exception as exc:  # noqa: BLE001 - third-party code; see _load_entry_points
+            self._warn(source, f"{hook_name} raised {type(exc).__name__}: {exc}")
+            return
+        for item in returned or ():
+            if isinstance(item, Plugin):
+                yield item
+            else:
+                self._warn(source, f"{hook_name} returned {item!r}, which is not a hepml_coffea.Plugin")
+
+    @staticmethod
+    def _warn(source: _Source, message: str) -> None:
+        warnings.warn(
+            f"hepml-coffea: plugin package {source.distribution!r} (entry point "
+            f"{source.entry_point!r}): {message}",
+            PluginLoadWarning,
+            stacklevel=3,
+        )
+
+    @property
+    def plugins(self) -> dict[str, Plugin]:
+        """Every registered plugin, by name, in alphabetical order."""
+        if self._plugins is None:
+            self._plugins = self._collect()
+        return self._plugins
+
+    def get(self, name: str) -> Plugin:
+        """The plugin called ``name``; raises :class:`UnknownPluginError` listing the known ones."""
+        try:
+            return self.plugins[name]
+        except KeyError:
+            known = ", ".join(self.plugins) or "none"
+            hint = ""
+            if name in self.blocked:
+                hint = f" It is blocked by {BLOCK_ENV}."
+            elif not self.autoload:
+                hint = f" Third-party plugins are disabled by {DISABLE_AUTOLOAD_ENV}."
+            raise UnknownPluginError(
+                f"no hepml-coffea plugin called {name!r}.{hint} Known plugins: {known}. "
+                "Install the package that provides it, or run `hepml-coffea plugins` to list them."
+            ) from None
+
+    def custom_objects(self) -> dict[str, type]:
+        """Custom Keras classes from every package, for loading models in safe mode."""
+        merged: dict[str, type] = {}
+        for objects in self.manager.hook.hepml_register_custom_objects():
+            merged.update(objects or {})
+        return merged
+
+
+_default_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, created on first use (and so once per Dask worker)."""
+    global _default_registry
+    if _default_registry is None:
+        _default_registry = Registry()
+    return _default_registry
+
+
+def reset_registry() -> None:
+    """Forget the process-wide registry, e.g. after changing the kill-switch variables."""
+    global _default_registry
+    _default_registry = None

@@ -1,0 +1,86 @@
+"""Labelled training data from NanoAOD files, built with a plugin's own feature builder.
+
+Signal objects are the jets of the signal files whose ``FatJet_truthLabel`` (written by
+``hepml-coffea generate``) equals ``signal_label``; background objects are every jet of the
+background files. Using the plugin's feature builder here is what guarantees that training and
+inference see identical inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
+
+from hepml_coffea.columns import check_finite, check_required_branches
+from hepml_coffea.errors import MissingBranchError
+from hepml_coffea.plugin import Plugin
+
+TRUTH_LABEL_FIELD = "truthLabel"
+
+
+@dataclass
+class LabelledFeatures:
+    features: np.ndarray
+    labels: np.ndarray
+    mass: np.ndarray
+    files: list[str]
+
+
+def _read(path: Path, plugin: Plugin, signal_label: int | None):
+    events = NanoEventsFactory.from_root(
+        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="virtual",
+        metadata={"filename": str(path)},
+    ).events()
+    check_required_branches(plugin, events)
+    features = np.asarray(plugin.features(events))
+    check_finite(plugin, features, events)
+    jets = ak.flatten(events[plugin.collection], axis=1)
+    keep = np.ones(len(features), dtype=bool)
+    if signal_label is not None:
+        if TRUTH_LABEL_FIELD not in jets.fields:
+            raise MissingBranchError(
+                f"signal file {path} has no {plugin.collection}_{TRUTH_LABEL_FIELD} branch, so its "
+                "jets cannot be truth-matched. Use files made by `hepml-coffea generate`."
+            )
+        keep = ak.to_numpy(jets[TRUTH_LABEL_FIELD]) == signal_label
+    mass_field = "msoftdrop" if "msoftdrop" in jets.fields else "mass"
+    return features[keep], ak.to_numpy(jets[mass_field])[keep]
+
+
+def load_labelled_features(
+    plugin: Plugin,
+    signal_files: Sequence[Path],
+    background_files: Sequence[Path],
+    *,
+    signal_label: int = 1,
+    max_per_class: int | None = None,
+    seed: int = 0,
+) -> LabelledFeatures:
+    """Features, labels (1 signal, 0 background) and jet masses, classes balanced by truncation."""
+    parts = {1: [], 0: []}
+    for label, files in ((1, signal_files), (0, background_files)):
+        for path in files:
+            parts[label].append(_read(Path(path), plugin, signal_label if label == 1 else None))
+    rng = np.random.default_rng(seed)
+    features, labels, masses = [], [], []
+    for label in (1, 0):
+        x = np.concatenate([p[0] for p in parts[label]])
+        m = np.concatenate([p[1] for p in parts[label]])
+        if len(x) == 0:
+            kind = "signal (truth-matched)" if label else "background"
+            raise ValueError(f"no {kind} jets found for plugin {plugin.name!r}; check the input files")
+        order = rng.permutation(len(x))[:max_per_class]
+        features.append(x[order])
+        masses.append(m[order])
+        labels.append(np.full(len(order), label, dtype=np.int8))
+    return LabelledFeatures(
+        features=np.concatenate(features),
+        labels=np.concatenate(labels),
+        mass=np.concatenate(masses),
+        files=[str(p) for p in (*signal_files, *background_files)],
+    )

@@ -1,0 +1,102 @@
+"""``TaggingProcessor``: attach plugin columns and histogram every score against the jet mass.
+
+The output has one shape whatever runs it::
+
+    {"hists": {"<plugin>_<output>": Hist(dataset, mass, score)}, "cutflow": {dataset: {step: n}}}
+
+``processor.Runner`` accumulates it across chunks; ``apply_to_fileset`` returns one such output
+per dataset, which ``coffea.processor.accumulate(outputs.values())`` folds into the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import awkward as ak
+import hist
+from coffea import processor
+
+from hepml_coffea.columns import attach, resolve_plugins
+from hepml_coffea.plugin import Plugin
+
+CUTFLOW_STEPS = ("events", "events with a jet", "jets", "selected jets")
+
+
+class TaggingProcessor(processor.ProcessorABC):
+    """Attach ``plugins`` and fill, per score column, a (dataset, mass, score) histogram.
+
+    :param plugins: plugin names or objects; all must decorate the same ``collection``.
+    :param mass_field: jet-mass field on the x axis (``msoftdrop`` when the collection has it).
+    :param pt_min: jets below this pT [GeV] are not histogrammed.
+    :param eta_max: jets above this |eta| are not histogrammed.
+    :param mass_bins: (bins, low, high) of the mass axis [GeV].
+    :param score_bins: number of bins of each score axis; its range comes from the plugin.
+    """
+
+    def __init__(
+        self,
+        plugins: Iterable[str | Plugin] | str = ("cutbased",),
+        *,
+        mass_field: str = "msoftdrop",
+        pt_min: float = 200.0,
+        eta_max: float = 2.4,
+        mass_bins: tuple[int, float, float] = (60, 0.0, 300.0),
+        score_bins: int = 50,
+    ):
+        self.plugins = resolve_plugins(plugins)
+        collections = {plugin.collection for plugin in self.plugins}
+        if len(collections) != 1:
+            raise ValueError(
+                f"TaggingProcessor histograms one collection; the plugins decorate {sorted(collections)}."
+                " Run one processor per collection."
+            )
+        (self.collection,) = collections
+        self.mass_field = mass_field
+        self.pt_min = pt_min
+        self.eta_max = eta_max
+        self.mass_bins = mass_bins
+        self.score_bins = score_bins
+
+    def _new_hist(self, dask: bool, label: str, score_range: tuple[float, float]):
+        axes = (
+            hist.axis.StrCategory([], growth=True, name="dataset", label="Dataset"),
+            hist.axis.Regular(*self.mass_bins, name="mass", label=f"{self.collection} {self.mass_field} [GeV]"),
+            hist.axis.Regular(self.score_bins, *score_range, name="score", label=label),
+        )
+        if dask:
+            import hist.dask as dask_hist
+
+            return dask_hist.Hist(*axes, storage=hist.storage.Weight())
+        return hist.Hist(*axes, storage=hist.storage.Weight())
+
+    def process(self, events) -> dict[str, Any]:
+        dataset = events.metadata.get("dataset", "unknown")
+        dask = type(events).__module__.startswith("dask_awkward")
+        events = attach(events, self.plugins)
+        jets = events[self.collection]
+        selected = jets[(jets.pt > self.pt_min) & (abs(jets.eta) < self.eta_max)]
+        weight = events.genWeight if "genWeight" in events.fields else ak.ones_like(events.run, dtype="float64")
+        jet_weight = ak.flatten(ak.broadcast_arrays(weight, selected.pt)[0])
+        mass = ak.flatten(selected[self.mass_field])
+
+        hists = {}
+        for plugin in self.plugins:
+            for output in plugin.outputs:
+                column = plugin.column_name(output)
+                histogram = self._new_hist(dask, f"{plugin.name} {output.name}", output.range)
+                histogram.fill(dataset=dataset, mass=mass, score=ak.flatten(selected[column]), weight=jet_weight)
+                hists[column] = histogram
+        counts = (
+            ak.num(events, axis=0),
+            ak.sum(ak.num(jets, axis=1) > 0),
+            ak.sum(ak.num(jets, axis=1)),
+            ak.sum(ak.num(selected, axis=1)),
+        )
+        if not dask:
+            counts = tuple(int(n) for n in counts)
+        return {"hists": hists, "cutflow": {dataset: dict(zip(CUTFLOW_STEPS, counts))}}
+
+    def postprocess(self, accumulator):
+        return accumulator
+

@@ -1,0 +1,94 @@
+import types
+import warnings
+
+import pytest
+
+from hepml_coffea import Output, Plugin, PluginKind, PluginLoadWarning, Registry, UnknownPluginError, hookimpl
+from hepml_coffea.features import top_window_features
+
+BUILTINS = {"cutbased", "substructure_dnn"}
+
+
+def test_builtins_come_through_entry_points():
+    registry = Registry()
+    assert BUILTINS <= set(registry.plugins)
+    for name in BUILTINS:
+        assert registry.plugins[name].package == "hepml-coffea"
+        assert registry.manager.get_plugin(name) is not None  # registered as an entry point
+
+
+def test_disable_autoload_keeps_builtins(monkeypatch):
+    monkeypatch.setenv("HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD", "1")
+    registry = Registry()
+    assert not registry.autoload
+    assert {p.package for p in registry.plugins.values()} == {"hepml-coffea"}
+
+
+def test_block_list_removes_named_plugins(monkeypatch):
+    monkeypatch.setenv("HEPML_COFFEA_BLOCK_PLUGINS", "substructure_dnn, nonexistent")
+    registry = Registry()
+    assert "substructure_dnn" not in registry.plugins
+    assert "cutbased" in registry.plugins
+    with pytest.raises(UnknownPluginError, match="blocked by HEPML_COFFEA_BLOCK_PLUGINS"):
+        registry.get("substructure_dnn")
+
+
+def test_unknown_name_lists_known_plugins():
+    with pytest.raises(UnknownPluginError, match="Known plugins: .*cutbased"):
+        Registry().get("particle_net_typo")
+
+
+def _plugin(name, kind=PluginKind.TAGGER):
+    return Plugin(name=name, kind=kind, collection="FatJet", required_branches=("FatJet_tau2",),
+                  outputs=(Output("score"),), features=top_window_features)
+
+
+def _module(**hooks):
+    module = types.SimpleNamespace()
+    for hook_name, function in hooks.items():
+        setattr(module, hook_name, hookimpl(function))
+    return module
+
+
+def test_every_hook_registers_its_kind():
+    registry = Registry(autoload=False)
+    registry.register(_module(
+        hepml_register_taggers=lambda: [_plugin("tag_a")],
+        hepml_register_pileup_regressions=lambda: [_plugin("pu_a", PluginKind.PILEUP_REGRESSION)],
+        hepml_register_anomaly_scores=lambda: [_plugin("ad_a", PluginKind.ANOMALY_SCORE)],
+        hepml_register_custom_objects=lambda: {"MyLayer": int},
+    ), name="local", distribution="my-dist")
+    kinds = {name: p.kind for name, p in registry.plugins.items() if p.package == "my-dist"}
+    assert kinds == {"tag_a": PluginKind.TAGGER, "pu_a": PluginKind.PILEUP_REGRESSION,
+                     "ad_a": PluginKind.ANOMALY_SCORE}
+    assert registry.custom_objects()["MyLayer"] is int
+
+
+def test_misbehaving_packages_warn_and_are_skipped():
+    registry = Registry(autoload=False)
+
+    def broken():
+        raise RuntimeError("model zoo offline")
+
+    registry.register(_module(hepml_register_taggers=broken), name="broken", distribution="broken-dist")
+    registry.register(_module(hepml_register_taggers=lambda: ["not a plugin", _plugin("cutbased"),
+                                                              _plugin("wrong", PluginKind.ANOMALY_SCORE)]),
+                      name="sloppy", distribution="sloppy-dist")
+    with pytest.warns(PluginLoadWarning) as record:
+        plugins = registry.plugins
+    messages = "\n".join(str(w.message) for w in record)
+    assert "'broken-dist'" in messages and "model zoo offline" in messages
+    assert "not a hepml_coffea.Plugin" in messages
+    assert "already provided by 'hepml-coffea'" in messages
+    assert "of kind 'anomaly-score'" in messages
+    assert plugins["cutbased"].package == "hepml-coffea"
+    assert "wrong" not in plugins
+
+
+def test_hook_name_typos_are_caught():
+    registry = Registry(autoload=False)
+    with pytest.raises(Exception, match="hepml_register_tagers"):
+        registry.register(_module(hepml_register_tagers=lambda: []), name="typo")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert BUILTINS <= set(registry.plugins)
