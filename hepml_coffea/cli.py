@@ -11,9 +11,9 @@ from hepml_coffea.errors import HepmlCoffeaError
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
+    from hepml_coffea.display import make_console
     from hepml_coffea.registry import get_registry
 
     plugins = get_registry().plugins
@@ -32,9 +32,9 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     for p in plugins.values():
         outputs = "\n".join(f"{p.collection}.{p.column_name(o)} ({o.dtype})" for o in p.outputs)
         artifact = "none (no network)" if p.artifact is None else str(p.artifact)
-        table.add_row(p.name, p.kind.value, p.collection, outputs, "\n".join(p.required_branches),
+        table.add_row(p.name, p.kind.value, p.collection, outputs, ", ".join(p.required_branches),
                       artifact, p.package)
-    Console().print(table)
+    make_console().print(table)
     return 0
 
 
@@ -137,12 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _our_error(exc: BaseException | None) -> HepmlCoffeaError | None:
+    """The hepml-coffea error behind ``exc``; coffea's executors wrap worker errors in Exception."""
+    while exc is not None:
+        if isinstance(exc, HepmlCoffeaError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (HepmlCoffeaError, FileNotFoundError, ValueError) as exc:
         print(f"hepml-coffea {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        cause = _our_error(exc)
+        if cause is None:
+            raise
+        print(f"hepml-coffea {args.command}: error: {cause}", file=sys.stderr)
         return 2
 
 

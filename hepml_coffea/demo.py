@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import awkward as ak
-from rich.console import Console
 from rich.table import Table
 
 from hepml_coffea.columns import attach
 from hepml_coffea.data import cms_file
+from hepml_coffea.display import make_console
 from hepml_coffea.features import top_window_features
 from hepml_coffea.registry import BUILTIN_DISTRIBUTION, get_registry
 
@@ -77,12 +77,12 @@ def run_demo(output_dir: Path, executor: str = "iterative", workers: int = 2) ->
     from hepml_coffea.execution import run_processor
     from hepml_processors import TaggingProcessor
 
-    console = Console()
+    console = make_console()
     plugins = builtin_fatjet_plugins()
     console.print(f"[bold]hepml-coffea demo[/]: attaching {', '.join(plugins)} to real CMS NanoAOD "
                   f"({cms_file('pfnano').name}, {cms_file('drell_yan').name}) with the {executor} executor")
     output = run_processor(TaggingProcessor(plugins), demo_fileset(), executor=executor,
-                           workers=workers, chunksize=5)
+                           workers=workers, chunksize=20)
     output_dir.mkdir(parents=True, exist_ok=True)
     save(output, output_dir / "demo.coffea")
     plot = plot_scores(output, output_dir / "scores.png")

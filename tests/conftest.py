@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np
 import pytest
-from coffea.nanoevents import NanoAODSchema, NanoEventsFactory, PFNanoAODSchema
+from real_cms import open_events
 
 from hepml_coffea import Plugin, get_registry
 from hepml_coffea.artifacts import write_artifact
-from hepml_coffea.data import cms_file
-
-
-def open_events(key: str, mode: str = "eager", schema=PFNanoAODSchema, **kwargs):
-    path = cms_file(key)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return NanoEventsFactory.from_root(
-            {str(path): "Events"}, schemaclass=schema, mode=mode,
-            metadata={"dataset": key, "filename": str(path)}, **kwargs,
-        ).events()
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +40,14 @@ def dnn_plugin(tmp_path_factory) -> Plugin:
                    preprocessing={"mean": mean.tolist(), "std": std.tolist()},
                    provenance={"purpose": "test fixture"})
     return dataclasses.replace(builtin, artifact=directory)
+
+
+@pytest.fixture(scope="session")
+def generated_ttbar_qcd(tmp_path_factory):
+    """Fresh Pythia8 ttbar and QCD samples (400 events each: about 100 top-matched and 200 QCD jets in the window)."""
+    from hepml_coffea.samples import generate_sample
+
+    folder = tmp_path_factory.mktemp("generated")
+    signal = generate_sample("ttbar", 400, folder / "ttbar.root", seed=5, progress=False)
+    background = generate_sample("qcd", 400, folder / "qcd.root", seed=6, progress=False)
+    return signal, background

@@ -4,7 +4,7 @@ import awkward as ak
 import dask_awkward as dak
 import numpy as np
 import pytest
-from conftest import open_events
+from real_cms import open_events
 from coffea.nanoevents import NanoAODSchema
 
 from hepml_coffea import InvalidInputError, MissingBranchError, attach, runtime

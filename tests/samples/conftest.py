@@ -24,6 +24,17 @@ def read_events(path: Path, mode: str = "eager"):
 
 
 @pytest.fixture(scope="session")
+def read_nano():
+    """The :func:`read_events` helper (test modules must not import conftest by name)."""
+    return read_events
+
+
+@pytest.fixture(scope="session")
+def n_events() -> int:
+    return N_EVENTS
+
+
+@pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("samples")
 

@@ -63,14 +63,30 @@ def test_cached_sample(tmp_path, monkeypatch):
     assert cached_sample("qcd", 10, seed=4, pileup=2.0).name != p1.name
 
 
-def test_generator_level_and_wprime(tmp_path):
-    from conftest import read_events
-
+def test_generator_level_and_wprime(tmp_path, read_nano):
     path = generate_sample("wprime", 30, tmp_path / "wp.root", seed=2, detector="none", progress=False)
-    ev = read_events(path)
+    ev = read_nano(path)
     labels = ak.to_numpy(ak.flatten(ev.FatJet.truthLabel))
     assert {2, 3} & set(labels.tolist())
     pf = ev.PFCands
     # generator level: real hadrons (not calorimeter cells), no neutrinos
     assert ak.any(abs(ak.flatten(pf.pdgId)) == 211)
     assert not ak.any(np.isin(abs(ak.to_numpy(ak.flatten(pf.pdgId))), [12, 14, 16]))
+
+
+def test_worker_failure_in_parallel_leaves_no_file(tmp_path, monkeypatch):
+    def failing(*args, **kwargs):
+        raise RuntimeError("worker boom")
+
+    monkeypatch.setattr(gen_mod, "cluster_fatjets", failing)  # inherited by forked workers
+    out = tmp_path / "par.root"
+    with pytest.raises(RuntimeError, match="worker boom"):
+        generate_sample("qcd", 10, out, seed=1, jobs=2, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_minbias_without_jets(tmp_path):
+    path = generate_sample("minbias", 10, tmp_path / "mb.root", seed=1, progress=False)
+    arr = _arrays(path)
+    assert len(arr) == 10
+    assert ak.sum(ak.num(arr.FatJet_pt)) == 0 and ak.sum(ak.num(arr.GenPart_pt)) == 0

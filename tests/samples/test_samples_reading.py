@@ -6,17 +6,16 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
-from conftest import N_EVENTS, read_events
 
 from hepml_coffea.samples import LABEL_TOP
 
 
-def test_branches_are_nanoaod_style(ttbar_file):
+def test_branches_are_nanoaod_style(ttbar_file, n_events):
     with uproot.open(ttbar_file) as f:
         tree = f["Events"]
         assert tree.classname == "TTree"
         names = set(tree.keys())
-        assert tree.num_entries == N_EVENTS
+        assert tree.num_entries == n_events
         for b in ("run", "luminosityBlock", "event", "genWeight", "nFatJet", "FatJet_msoftdrop",
                   "FatJet_tau1", "FatJet_tau4", "FatJet_truthLabel", "nPFCands", "PFCands_fromPV",
                   "PFCands_fromLV", "nFatJetPFCands", "FatJetPFCands_jetIdx",
@@ -24,12 +23,12 @@ def test_branches_are_nanoaod_style(ttbar_file):
             assert b in names, b
         assert tree["event"].interpretation.from_dtype.kind == "u"
         assert tree["FatJet_truthLabel"].array(library="ak").type.content.content.primitive == "int32"
-        np.testing.assert_array_equal(tree["event"].array(library="np"), np.arange(1, N_EVENTS + 1))
+        np.testing.assert_array_equal(tree["event"].array(library="np"), np.arange(1, n_events + 1))
 
 
 @pytest.mark.parametrize("mode", ["virtual", "dask"])
-def test_modes_agree(ttbar_file, ttbar_events, mode):
-    other = read_events(ttbar_file, mode)
+def test_modes_agree(ttbar_file, ttbar_events, read_nano, mode):
+    other = read_nano(ttbar_file, mode)
     pt = other.FatJet.pt
     msd = other.FatJet.constituents.pf.pt
     if mode == "dask":
@@ -62,7 +61,7 @@ def test_jet_window_and_substructure(ttbar_events):
         assert ak.all((r >= 0) & (r < 1.5))
 
 
-def test_truth_labels(ttbar_events, qcd_file):
+def test_truth_labels(ttbar_events, qcd_file, read_nano):
     fj = ttbar_events.FatJet
     label = ak.flatten(fj.truthLabel)
     assert ak.sum(label == LABEL_TOP) > 5
@@ -71,7 +70,7 @@ def test_truth_labels(ttbar_events, qcd_file):
     assert ak.all(ak.flatten(fj[fj.truthLabel == 0].truthPt) == 0)
     # top-labelled jets: the median soft-drop mass is the top mass
     assert 140 < np.median(ak.to_numpy(ak.flatten(top.msoftdrop))) < 200
-    qcd = read_events(qcd_file)
+    qcd = read_nano(qcd_file)
     assert ak.sum(ak.num(qcd.FatJet)) > 10
     assert ak.all(ak.flatten(qcd.FatJet.truthLabel) == 0)
 
@@ -86,8 +85,8 @@ def test_genpart_tree(ttbar_events):
     assert ak.all(ak.is_none(quarks.parent.pdgId, axis=1) == False)  # noqa: E712
 
 
-def test_pileup_file(ttbar_pu_file, ttbar_events):
-    ev = read_events(ttbar_pu_file)
+def test_pileup_file(ttbar_pu_file, ttbar_events, read_nano):
+    ev = read_nano(ttbar_pu_file)
     pf = ev.PFCands
     from_pv = np.unique(ak.to_numpy(ak.flatten(pf.fromPV)))
     from_lv = np.unique(ak.to_numpy(ak.flatten(pf.fromLV)))

@@ -1,0 +1,59 @@
+"""A cache of generated samples outside the repository (tests and training reuse them)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .generate import DEFAULT_CHUNK_SIZE, SampleConfig, _generate
+from .nanoaod_writer import FORMAT_VERSION
+
+#: environment variable overriding the cache folder
+CACHE_ENV = "HEPML_COFFEA_CACHE"
+
+
+def cache_dir() -> Path:
+    """``$HEPML_COFFEA_CACHE`` or ``~/.cache/hepml-coffea/samples``."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "hepml-coffea" / "samples"
+
+
+def sample_name(
+    process: str, n_events: int, *, seed: int, pileup: float = 0.0, pt_min: float = 500.0,
+    pt_max: float = 700.0, detector: str = "simple", jobs: int = 1,
+) -> str:
+    """File name encoding every parameter that changes the content (and the format version)."""
+    return (
+        f"{process}_n{n_events}_seed{seed}_pu{pileup:g}_pt{pt_min:g}-{pt_max:g}"
+        f"_{detector}_j{jobs}_v{FORMAT_VERSION}.root"
+    )
+
+
+def cached_sample(
+    process: str,
+    n_events: int,
+    *,
+    seed: int,
+    pileup: float = 0.0,
+    pt_min: float = 500.0,
+    pt_max: float = 700.0,
+    detector: str = "simple",
+    jobs: int = 1,
+    progress: bool = False,
+    directory: str | os.PathLike | None = None,
+) -> Path:
+    """Path of a cached sample, generated first if missing (atomically, so concurrent callers
+    at worst generate it twice, never read a partial file)."""
+    folder = Path(directory) if directory is not None else cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / sample_name(
+        process, n_events, seed=seed, pileup=pileup, pt_min=pt_min, pt_max=pt_max,
+        detector=detector, jobs=jobs,
+    )
+    cfg = SampleConfig(
+        process=process, n_events=n_events, output=path, pileup=pileup, seed=seed, jobs=jobs,
+        pt_min=pt_min, pt_max=pt_max, detector=detector, chunk_size=DEFAULT_CHUNK_SIZE,
+    ).validate()
+    if path.exists():
+        return path
+    return _generate(cfg, progress)

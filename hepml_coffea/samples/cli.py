@@ -1,0 +1,58 @@
+"""``hepml-coffea generate``: argparse wiring for :func:`generate_sample`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .detector import DETECTORS
+from .errors import SampleConfigError
+from .generate import DEFAULT_CHUNK_SIZE, DEFAULT_SEED, generate_sample
+from .processes import PROCESSES
+
+
+def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``generate`` options to ``parser`` (a sub-command parser)."""
+    parser.add_argument("--process", required=True, choices=PROCESSES, help="physics process")
+    parser.add_argument("--events", required=True, type=int, metavar="N", help="events to generate")
+    parser.add_argument("--output", required=True, metavar="F.root", help="output NanoAOD file")
+    parser.add_argument("--pileup", type=float, default=0.0, metavar="MU",
+                        help="mean number of minbias pileup interactions (Poisson), default 0")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"master seed (default {DEFAULT_SEED})")
+    parser.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default 1)")
+    parser.add_argument("--pt-min", type=float, default=500.0, help="fat-jet pT window low edge, GeV")
+    parser.add_argument("--pt-max", type=float, default=700.0, help="fat-jet pT window high edge, GeV")
+    parser.add_argument("--detector", choices=DETECTORS, default="simple",
+                        help="simple: tracks + calorimeter cells; none: generator level")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="K",
+                        help=f"events per chunk (default {DEFAULT_CHUNK_SIZE})")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """Run ``generate``; returns the exit code (2 for a bad request, printed without traceback)."""
+    try:
+        path = generate_sample(
+            args.process, args.events, args.output, pileup=args.pileup, seed=args.seed,
+            jobs=args.jobs, pt_min=args.pt_min, pt_max=args.pt_max, detector=args.detector,
+            chunk_size=args.chunk_size, progress=not getattr(args, "no_progress", False),
+        )
+    except SampleConfigError as err:
+        print(f"hepml-coffea generate: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hepml-coffea generate: interrupted; no output written", file=sys.stderr)
+        return 130
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (``python -m hepml_coffea.samples.cli``) until the main CLI wires it."""
+    parser = argparse.ArgumentParser(prog="hepml-coffea generate", description=__doc__)
+    add_generate_arguments(parser)
+    return run_generate(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

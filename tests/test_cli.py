@@ -1,0 +1,68 @@
+"""The hepml-coffea command line, called in-process through main()."""
+
+import json
+
+import pytest
+from coffea.util import load
+
+from hepml_coffea.cli import main
+from hepml_coffea.data import cms_file
+
+
+def test_plugins_lists_builtins_with_their_contract(capsys):
+    assert main(["plugins", "--json"]) == 0
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    dnn = listed["substructure_dnn"]
+    assert dnn["kind"] == "tagger" and dnn["collection"] == "FatJet"
+    assert dnn["outputs"] == {"substructure_dnn_top": "float32"}
+    assert "FatJet_msoftdrop" in dnn["required_branches"]
+    assert dnn["artifact"].endswith("substructure_dnn") and dnn["package"] == "hepml-coffea"
+    assert listed["cutbased"]["artifact"] is None
+
+
+def test_plugins_table(capsys):
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "FatJet.cutbased_top" in out and "hepml-coffea" in out
+
+
+def test_run_writes_hists_and_cutflow(tmp_path, capsys):
+    fileset = tmp_path / "fileset.json"
+    fileset.write_text(json.dumps({"cms": {"files": {str(cms_file("pfnano")): "Events"}}}))
+    output = tmp_path / "out.coffea"
+    assert main(["run", "--fileset", str(fileset), "--plugins", "cutbased", "--output", str(output),
+                 "--chunksize", "4", "--quiet"]) == 0
+    result = load(output)
+    assert result["cutflow"]["cms"]["jets"] == 24
+    assert result["hists"]["cutbased_top"][{"dataset": "cms"}].sum(flow=True).value == 24
+    assert "cms: events 10" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--plugins", "no_such_tagger"], "no hepml-coffea plugin called 'no_such_tagger'"),
+        (["--plugins", "cutbased", "--scheduler", "tcp://127.0.0.1:1"], "only applies to the dask executor"),
+    ],
+)
+def test_run_errors_are_one_clear_line(tmp_path, capsys, arguments, message):
+    fileset = tmp_path / "fileset.json"
+    fileset.write_text(json.dumps({"cms": [str(cms_file("pfnano"))]}))
+    assert main(["run", "--fileset", str(fileset), *arguments]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_run_with_missing_fileset(tmp_path, capsys):
+    assert main(["run", "--fileset", str(tmp_path / "none.json"), "--plugins", "cutbased"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_demo_runs_on_the_shipped_cms_files(tmp_path, capsys):
+    assert main(["demo", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "cutbased_top" in out and "substructure_dnn_top" in out and "particleNet_TvsQCD" in out
+    result = load(tmp_path / "demo.coffea")
+    assert result["cutflow"]["cms_pfnano"]["jets"] == 24
+    assert result["cutflow"]["cms_drell_yan"]["jets"] == 0
+    assert (tmp_path / "scores.png").stat().st_size > 10_000

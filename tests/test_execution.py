@@ -1,0 +1,80 @@
+"""The tagging processor under every executor gives the same histograms and columns."""
+
+import pytest
+from distributed import Client, LocalCluster
+
+from hepml_coffea import runtime
+from hepml_coffea.data import cms_file
+from hepml_coffea.execution import normalise_fileset, run_processor
+from hepml_processors import TaggingProcessor
+
+
+@pytest.fixture(scope="module")
+def fileset():
+    return normalise_fileset({
+        "pfnano": {"files": {str(cms_file("pfnano")): "Events"}},
+        "drell_yan": [str(cms_file("drell_yan"))],
+    })
+
+
+@pytest.fixture(scope="module")
+def reference(fileset, dnn_plugin):
+    return run_processor(TaggingProcessor(["cutbased", dnn_plugin]), fileset, executor="iterative",
+                         chunksize=3, progress=False)
+
+
+def _assert_same(output, reference):
+    assert output["cutflow"] == reference["cutflow"]
+    assert set(output["hists"]) == {"cutbased_top", "substructure_dnn_top"}
+    for column, histogram in reference["hists"].items():
+        assert output["hists"][column] == histogram, column
+
+
+def test_reference_output_counts_the_real_files(reference):
+    assert reference["cutflow"]["pfnano"] == {"events": 10, "events with a jet": 10, "jets": 24,
+                                              "selected jets": 24}
+    assert reference["cutflow"]["drell_yan"]["events"] == 40
+    assert reference["cutflow"]["drell_yan"]["jets"] == 0
+    dnn = reference["hists"]["substructure_dnn_top"]
+    assert dnn[{"dataset": "pfnano"}].sum(flow=True).value == 24
+
+
+def test_futures_executor_matches(fileset, dnn_plugin, reference):
+    output = run_processor(TaggingProcessor(["cutbased", dnn_plugin]), fileset, executor="futures",
+                           workers=2, chunksize=3, progress=False)
+    _assert_same(output, reference)
+
+
+def test_distributed_cluster_matches_and_loads_once_per_worker(fileset, dnn_plugin, reference):
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        output = run_processor(TaggingProcessor(["cutbased", dnn_plugin]), fileset, executor="dask",
+                               chunksize=2, scheduler=cluster.scheduler_address, progress=False)
+        with Client(cluster) as client:
+            loads = client.run(runtime.load_count)
+    _assert_same(output, reference)
+    # 5 chunks of the pfnano file ran on 2 workers; each worker loaded the model at most once
+    assert all(n <= 1 for n in loads.values()), loads
+    assert sum(loads.values()) >= 1
+
+
+def test_local_dask_executor_without_scheduler_matches(fileset, reference):
+    output = run_processor(TaggingProcessor(["cutbased"]), fileset, executor="dask", workers=1,
+                           chunksize=4, progress=False)
+    assert output["cutflow"] == reference["cutflow"]
+    assert output["hists"]["cutbased_top"] == reference["hists"]["cutbased_top"]
+
+
+def test_bad_filesets_and_options_are_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing file"):
+        normalise_fileset({"x": [str(tmp_path / "nope.root")]})
+    with pytest.raises(ValueError, match="lists no files"):
+        normalise_fileset({"x": {"files": {}}})
+    with pytest.raises(ValueError, match="unknown executor"):
+        run_processor(TaggingProcessor(["cutbased"]), {}, executor="spark")
+    with pytest.raises(ValueError, match="one collection"):
+        from hepml_coffea import Output, Plugin, PluginKind
+        from hepml_coffea.features import top_window_features
+
+        other = Plugin(name="pf", kind=PluginKind.PILEUP_REGRESSION, collection="PFCands",
+                       required_branches=("PFCands_pt",), outputs=(Output("w"),), features=top_window_features)
+        TaggingProcessor(["cutbased", other])

@@ -1,0 +1,88 @@
+"""A plugin published as its own pip package is found through its entry point.
+
+The example package in examples/thirdparty-tagger and a deliberately broken one are installed
+into a throw-away virtual environment that sees this environment's packages.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "thirdparty-tagger"
+
+
+def _make_broken_package(root: Path) -> Path:
+    (root / "hepml_broken_plugin").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "hepml-broken-plugin"
+        version = "0.0.1"
+        [project.entry-points.hepml_coffea]
+        broken = "hepml_broken_plugin.plugin"
+        [tool.setuptools]
+        packages = ["hepml_broken_plugin"]
+    """))
+    (root / "hepml_broken_plugin" / "__init__.py").write_text("")
+    (root / "hepml_broken_plugin" / "plugin.py").write_text("import a_module_that_does_not_exist\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def venv_python(tmp_path_factory):
+    root = tmp_path_factory.mktemp("thirdparty")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    broken = _make_broken_package(root / "broken")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", str(EXAMPLE), str(broken)], check=True)
+    return python
+
+
+def _plugins(python, **env):
+    result = subprocess.run([str(python), "-m", "hepml_coffea.cli", "plugins", "--json"],
+                            capture_output=True, text=True, env={**os.environ, **env}, check=True)
+    return {p["name"]: p for p in json.loads(result.stdout)}, result.stderr
+
+
+def test_installed_package_is_discovered_and_broken_one_only_warns(venv_python):
+    plugins, stderr = _plugins(venv_python)
+    assert plugins["tau21_twoprong"]["package"] == "hepml-thirdparty-tagger"
+    assert plugins["tau21_twoprong"]["outputs"] == {"tau21_twoprong_score": "float32"}
+    assert {"cutbased", "substructure_dnn"} <= set(plugins)
+    assert "hepml-broken-plugin" in stderr and "a_module_that_does_not_exist" in stderr
+
+
+def test_kill_switches(venv_python):
+    plugins, stderr = _plugins(venv_python, HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD="1")
+    assert "tau21_twoprong" not in plugins and "cutbased" in plugins
+    assert "hepml-broken-plugin" not in stderr
+    plugins, stderr = _plugins(venv_python, HEPML_COFFEA_BLOCK_PLUGINS="broken,thirdparty_tagger")
+    assert "tau21_twoprong" not in plugins and "hepml-broken-plugin" not in stderr
+
+
+def test_thirdparty_plugin_attaches_columns(venv_python):
+    script = textwrap.dedent("""
+        import warnings; warnings.simplefilter("ignore")
+        import awkward as ak, numpy as np
+        from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
+        import hepml_coffea
+        from hepml_coffea.data import cms_file
+        events = NanoEventsFactory.from_root({str(cms_file("pfnano")): "Events"},
+                                             schemaclass=PFNanoAODSchema, mode="virtual").events()
+        jets = ak.flatten(hepml_coffea.attach(events, "tau21_twoprong").FatJet)
+        expected = 1 - ak.to_numpy(jets["tau2"] / jets["tau1"])
+        assert np.allclose(ak.to_numpy(jets.tau21_twoprong_score), expected, rtol=1e-5)
+        print(len(jets))
+    """)
+    result = subprocess.run([str(venv_python), "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "24"
