@@ -52,7 +52,7 @@ def normalise_fileset(raw: Mapping[str, Any], source: str = "fileset") -> dict[s
     return fileset
 
 
-def _runner_fileset(fileset: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def runner_fileset(fileset: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """coffea's Runner wants one tree name per dataset and a list of files."""
     converted = {}
     for dataset, spec in fileset.items():
@@ -93,7 +93,7 @@ def run_processor(
     engine = (processor.IterativeExecutor(status=progress) if executor == "iterative"
               else processor.FuturesExecutor(workers=workers, status=progress))
     runner = processor.Runner(executor=engine, schema=SCHEMAS[schema], chunksize=chunksize)
-    return runner(_runner_fileset(fileset), processor_instance=processor_instance)
+    return runner(runner_fileset(fileset), processor_instance=processor_instance)
 
 
 def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, schema, progress):

@@ -1,11 +1,13 @@
 """The tagging processor under every executor gives the same histograms and columns."""
 
 import pytest
+from coffea import processor
+from coffea.nanoevents import PFNanoAODSchema
 from distributed import Client, LocalCluster
 
 from hepml_coffea import runtime
 from hepml_coffea.data import cms_file
-from hepml_coffea.execution import normalise_fileset, run_processor
+from hepml_coffea.execution import normalise_fileset, run_processor, runner_fileset
 from hepml_processors import TaggingProcessor
 
 
@@ -45,13 +47,20 @@ def test_futures_executor_matches(fileset, dnn_plugin, reference):
     _assert_same(output, reference)
 
 
-def test_distributed_cluster_matches_and_loads_once_per_worker(fileset, dnn_plugin, reference):
+def test_distributed_cluster_runner_and_apply_to_fileset_match_and_load_once_per_worker(fileset, dnn_plugin, reference):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         output = run_processor(TaggingProcessor(["cutbased", dnn_plugin]), fileset, executor="dask",
                                chunksize=2, scheduler=cluster.scheduler_address, progress=False)
         with Client(cluster) as client:
             loads = client.run(runtime.load_count)
+            runner = processor.Runner(executor=processor.DaskExecutor(client=client, status=False),
+                                      schema=PFNanoAODSchema, chunksize=3)
+            runner_output = runner(runner_fileset(fileset),
+                                   processor_instance=TaggingProcessor(["cutbased", dnn_plugin]))
+            loads_after_runner = client.run(runtime.load_count)
     _assert_same(output, reference)
+    _assert_same(runner_output, reference)
+    assert loads_after_runner == loads, "the Runner's Dask executor reloaded the model on a worker"
     # 5 chunks of the pfnano file ran on 2 workers; each worker loaded the model at most once
     assert all(n <= 1 for n in loads.values()), loads
     assert sum(loads.values()) >= 1
