@@ -154,9 +154,7 @@ def evaluate(plugin: Plugin, events) -> dict[str, np.ndarray]:
 
 
 def _empty_output_record(plugin: Plugin) -> ak.Array:
-    return ak.zip(
-        {o.name: np.zeros(0, dtype=o.dtype) for o in plugin.outputs}, with_name=None
-    )
+    return ak.zip({o.name: np.zeros(0, dtype=o.dtype) for o in plugin.outputs})
 
 
 class _PartitionEvaluator:

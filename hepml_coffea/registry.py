@@ -99,15 +99,18 @@ class Registry:
             builtin = _canonical(distribution) == BUILTIN_DISTRIBUTION
             if entry_point.name in self.blocked or not (builtin or self.autoload):
                 continue
-            if self.manager.get_plugin(entry_point.name) is not None:
+            if entry_point.name in self._sources:
+                if self._sources[entry_point.name].distribution == distribution:
+                    continue  # the same package found twice on sys.path
+                self._warn(_Source(entry_point.name, distribution),
+                           f"entry point name already used by {self._sources[entry_point.name].distribution!r}; "
+                           "this package is skipped")
                 continue
             try:
                 module = entry_point.load()
                 self.register(module, name=entry_point.name, distribution=distribution)
             # A third-party import can raise anything; it must not take the analysis down.
             except Exception as exc:  # noqa: BLE001
-                if self.manager.get_plugin(entry_point.name) is not None:
-                    self.manager.unregister(name=entry_point.name)
                 warnings.warn(
                     f"hepml-coffea: skipping plugin package {distribution!r} (entry point "
                     f"{entry_point.name!r} = {entry_point.value!r}): {type(exc).__name__}: {exc}. "

@@ -92,3 +92,20 @@ def test_hook_name_typos_are_caught():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert BUILTINS <= set(registry.plugins)
+
+
+def test_entry_point_name_clash_between_packages_warns(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import hepml_coffea.registry as registry_module
+
+    class FakeDist:
+        metadata = {"Name": "impostor-package"}
+
+    impostor = EntryPoint(name="cutbased", value="json", group="hepml_coffea")
+    impostor = impostor._for(FakeDist()) if hasattr(impostor, "_for") else impostor
+    real = list(registry_module.entry_points(group="hepml_coffea"))
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [*real, impostor])
+    with pytest.warns(PluginLoadWarning, match="'impostor-package'.*already used by 'hepml-coffea'"):
+        registry = Registry()
+    assert registry.plugins["cutbased"].package == "hepml-coffea"
