@@ -150,11 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (HepmlCoffeaError, FileNotFoundError, ValueError) as exc:
-        print(f"hepml-coffea {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except Exception as exc:
-        cause = _our_error(exc)
+        cause = exc if isinstance(exc, (FileNotFoundError, ValueError)) else _our_error(exc)
         if cause is None:
             raise
         print(f"hepml-coffea {args.command}: error: {cause}", file=sys.stderr)

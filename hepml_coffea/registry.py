@@ -111,13 +111,9 @@ class Registry:
                 self.register(module, name=entry_point.name, distribution=distribution)
             # A third-party import can raise anything; it must not take the analysis down.
             except Exception as exc:  # noqa: BLE001
-                warnings.warn(
-                    f"hepml-coffea: skipping plugin package {distribution!r} (entry point "
-                    f"{entry_point.name!r} = {entry_point.value!r}): {type(exc).__name__}: {exc}. "
-                    f"Fix or uninstall the package, or set {BLOCK_ENV}={entry_point.name}.",
-                    PluginLoadWarning,
-                    stacklevel=2,
-                )
+                self._warn(_Source(entry_point.name, distribution),
+                           f"{entry_point.value!r} failed to import ({type(exc).__name__}: {exc}); the "
+                           f"package is skipped. Fix or uninstall it, or set {BLOCK_ENV}={entry_point.name}.")
 
     def _collect(self) -> dict[str, Plugin]:
         plugins: dict[str, Plugin] = {}

@@ -102,8 +102,8 @@ def test_entry_point_name_clash_between_packages_warns(monkeypatch):
     class FakeDist:
         metadata = {"Name": "impostor-package"}
 
-    impostor = EntryPoint(name="cutbased", value="json", group="hepml_coffea")
-    impostor = impostor._for(FakeDist()) if hasattr(impostor, "_for") else impostor
+    # EntryPoint._for attaches a distribution, as importlib.metadata does for installed ones
+    impostor = EntryPoint(name="cutbased", value="json", group="hepml_coffea")._for(FakeDist())
     real = list(registry_module.entry_points(group="hepml_coffea"))
     monkeypatch.setattr(registry_module, "entry_points", lambda group: [*real, impostor])
     with pytest.warns(PluginLoadWarning, match="'impostor-package'.*already used by 'hepml-coffea'"):
