@@ -1,4 +1,4 @@
-"""The ``hepml-coffea`` command: plugins, run, demo, train, generate."""
+"""The ``hepml-coffea`` command: plugins, run, demo, train, evaluate, generate."""
 
 from __future__ import annotations
 
@@ -76,10 +76,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"training {plugin.name}: {int(data.labels.sum())} signal and "
           f"{int((data.labels == 0).sum())} background jets")
     result = train_plugin(plugin, data, Path(output), epochs=args.epochs, seed=args.seed,
-                          batch_size=args.batch_size)
+                          batch_size=args.batch_size, patience=args.patience)
     metrics = result.card.metrics
     print(f"wrote {output}: test AUC {metrics['auc']:.4f}, "
           f"1/eps_B(eps_S=0.3) {metrics['inv_eps_b_at_eps_s_0.3']:.1f}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from hepml_coffea.columns import resolve_plugins
+    from hepml_coffea.evaluation import evaluate_taggers, evaluation_table, write_evaluation
+
+    plugins = resolve_plugins(args.plugins)
+    results = evaluate_taggers(plugins, args.signal, args.background, signal_label=args.signal_label,
+                               max_per_class=args.max_per_class, seed=args.seed, progress=not args.quiet)
+    provenance = {
+        "command": " ".join(["hepml-coffea", *sys.argv[1:]]),
+        "signal": [str(p) for p in args.signal], "background": [str(p) for p in args.background],
+        "signal_label": args.signal_label, "max_per_class": args.max_per_class, "seed": args.seed,
+    }
+    paths = write_evaluation(results, args.output_dir, provenance)
+    print(evaluation_table(results))
+    print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
@@ -126,8 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-per-class", type=int, help="cap on jets per class")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--patience", type=int, default=8, help="epochs without validation improvement before stopping")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="compare taggers on labelled samples: table and ROC curves")
+    p.add_argument("--plugins", required=True, help="comma-separated plugin names")
+    p.add_argument("--signal", type=Path, nargs="+", required=True, help="signal NanoAOD files")
+    p.add_argument("--background", type=Path, nargs="+", required=True, help="background NanoAOD files")
+    p.add_argument("--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)")
+    p.add_argument("--max-per-class", type=int, help="cap on jets per class")
+    p.add_argument("--seed", type=int, default=0, help="seed of the jet shuffling")
+    p.add_argument("--output-dir", type=Path, default=Path("hepml-evaluation"))
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("generate", help="generate PFNano-like samples with Pythia8 + fastjet")
     from hepml_coffea.samples.cli import add_generate_arguments

@@ -101,7 +101,8 @@ def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
     )
 
 
-def _columns_from(plugin: Plugin, raw: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def outputs_from_raw(plugin: Plugin, raw: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The output columns of ``plugin`` from its network output (or its features, without a network)."""
     if plugin.postprocess is not None:
         raw = plugin.postprocess(raw)
     if isinstance(raw, Mapping):
@@ -137,7 +138,7 @@ def evaluate(plugin: Plugin, events) -> dict[str, np.ndarray]:
         )
     check_finite(plugin, features, events)
     raw = features if plugin.artifact is None else runtime.get_model(plugin).predict(features)
-    columns = _columns_from(plugin, raw)
+    columns = outputs_from_raw(plugin, raw)
     for name, values in columns.items():
         if len(values) != n_objects:
             raise InvalidInputError(

@@ -84,6 +84,9 @@ class Plugin:
     :param postprocess: maps the network output (or the features) to output columns; by default
         column ``i`` of the network output becomes output ``i``.
     :param build_model: builds the network for training (optional).
+    :param standardise: whether training standardises each feature (last axis) to zero mean and
+        unit variance, storing the constants in the model card. Turn it off for inputs scaled by
+        construction whose zeros must stay zeros (padded particle clouds, jet images).
     :param description: one line for ``hepml-coffea plugins``.
     :param package: the distribution that provided the plugin; filled in by the registry.
     """
@@ -98,6 +101,7 @@ class Plugin:
     artifact: Path | None = None
     postprocess: Postprocess | None = None
     build_model: ModelBuilder | None = None
+    standardise: bool = True
     description: str = ""
     package: str = field(default="", compare=False)
 

@@ -63,8 +63,9 @@ def train_plugin(
 ) -> TrainingResult:
     """Train ``plugin.build_model`` on ``data`` with early stopping; write the artifact to ``output``.
 
-    Features are standardised with the training split's mean and standard deviation, which the
-    card stores so the runtime applies the identical transformation at inference.
+    For plugins with ``standardise`` set, features are standardised with the training split's
+    mean and standard deviation, which the card stores so the runtime applies the identical
+    transformation at inference.
     """
     if plugin.build_model is None:
         raise ValueError(f"plugin {plugin.name!r} has no build_model; it cannot be trained")
@@ -74,21 +75,28 @@ def train_plugin(
     train, val, test = _split(len(data.labels), validation_fraction, test_fraction, seed)
     x = data.features.astype(np.float32)
     y = data.labels.astype(np.float32)
-    reduce_axes = tuple(range(x.ndim - 1))
-    mean = x[train].mean(axis=reduce_axes)
-    std = x[train].std(axis=reduce_axes)
-    std = np.where(std > 0, std, 1.0).astype(np.float32)
-    standardised = (x - mean) / std
+    preprocessing: dict[str, list[float]] = {}
+    if plugin.standardise:
+        reduce_axes = tuple(range(x.ndim - 1))
+        mean = x[train].mean(axis=reduce_axes)
+        std = x[train].std(axis=reduce_axes)
+        std = np.where(std > 0, std, 1.0).astype(np.float32)
+        x = (x - mean) / std
+        preprocessing = {"mean": mean.tolist(), "std": std.tolist()}
 
     model = plugin.build_model(tuple(x.shape[1:]))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
                   metrics=[keras.metrics.AUC(name="auc")])
     history = model.fit(
-        standardised[train], y[train], validation_data=(standardised[val], y[val]),
+        x[train], y[train], validation_data=(x[val], y[val]),
         epochs=epochs, batch_size=batch_size, verbose=verbose,
-        callbacks=[keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)],
+        callbacks=[
+            keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
+            # a plateau halves the step size long before early stopping gives up
+            keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, patience // 3)),
+        ],
     )
-    scores = np.asarray(model.predict(standardised[test], batch_size=4096, verbose=0)).reshape(-1)
+    scores = np.asarray(model.predict(x[test], batch_size=4096, verbose=0)).reshape(-1)
     metrics = classifier_metrics(scores, y[test])
     metrics["epochs_trained"] = len(history.history["loss"])
     metrics["parameters"] = int(model.count_params())
@@ -101,13 +109,14 @@ def train_plugin(
         "n_jets": {"signal": int(data.labels.sum()), "background": int((data.labels == 0).sum())},
         "split": {"train": len(train), "validation": len(val), "test": len(test), "seed": seed},
         "fit": {"epochs_max": epochs, "batch_size": batch_size, "patience": patience,
-                "learning_rate": learning_rate, "loss": "binary_crossentropy"},
+                "learning_rate": learning_rate, "loss": "binary_crossentropy",
+                "lr_schedule": "halved after patience // 3 epochs without improvement"},
         "versions": _versions(),
         **(provenance or {}),
     }
     card = write_artifact(
         output, model, name=plugin.name, inputs=list(plugin.feature_names),
         input_shape=list(x.shape[1:]), outputs=[o.name for o in plugin.outputs],
-        preprocessing={"mean": mean.tolist(), "std": std.tolist()}, provenance=record, metrics=metrics,
+        preprocessing=preprocessing, provenance=record, metrics=metrics,
     )
     return TrainingResult(model=model, card=card, test_scores=scores, test_labels=y[test])

@@ -1,0 +1,182 @@
+"""Comparing taggers on labelled samples: the table and ROC curves of the top-tagging comparison.
+
+Every tagger is evaluated on the *same* jets: each plugin builds its own features from the same
+files, and :func:`load_labelled_features` selects and shuffles jets identically for every plugin
+(same files, same seed), which :func:`evaluate_taggers` verifies through the jet masses.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hepml_coffea import runtime
+from hepml_coffea.columns import outputs_from_raw
+from hepml_coffea.plugin import Plugin
+from hepml_coffea.training.dataset import load_labelled_features
+from hepml_coffea.training.metrics import classifier_metrics
+
+_TIMING_WARMUP = 256
+
+
+@dataclass
+class TaggerEvaluation:
+    """Figures of merit of one tagger output on a labelled sample."""
+
+    plugin: str
+    column: str
+    auc: float
+    accuracy: float
+    inv_eps_b_03: float
+    inv_eps_b_05: float
+    parameters: int
+    jets_per_second: float | None
+    n_signal: int
+    n_background: int
+    scores: np.ndarray = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+
+    def summary(self) -> dict:
+        """The numbers, without the per-jet arrays (for JSON)."""
+        record = asdict(self)
+        del record["scores"], record["labels"]
+        return record
+
+
+def _scores(plugin: Plugin, features: np.ndarray) -> tuple[dict[str, np.ndarray], int, float | None]:
+    """Output columns, parameter count and model-only inference rate (jets/s) of ``plugin``."""
+    if plugin.artifact is None:
+        return outputs_from_raw(plugin, features), 0, None
+    model = runtime.get_model(plugin)
+    model.predict(features[:_TIMING_WARMUP])  # trace the compiled function outside the timing
+    started = time.perf_counter()
+    raw = model.predict(features)
+    rate = len(features) / (time.perf_counter() - started)
+    return outputs_from_raw(plugin, raw), int(model.model.count_params()), rate
+
+
+def evaluate_taggers(
+    plugins: Sequence[Plugin],
+    signal_files: Sequence[Path],
+    background_files: Sequence[Path],
+    *,
+    signal_label: int = 1,
+    max_per_class: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[TaggerEvaluation]:
+    """Evaluate every output of ``plugins`` on the same signal and background jets."""
+    from tqdm.auto import tqdm
+
+    results: list[TaggerEvaluation] = []
+    reference_mass = None
+    for plugin in tqdm(plugins, desc="evaluating taggers", unit="tagger", disable=not progress):
+        data = load_labelled_features(plugin, signal_files, background_files, signal_label=signal_label,
+                                      max_per_class=max_per_class, seed=seed)
+        if reference_mass is None:
+            reference_mass = data.mass
+        elif not np.array_equal(reference_mass, data.mass):
+            raise RuntimeError(
+                f"plugin {plugin.name!r} saw different jets than {plugins[0].name!r}; the taggers "
+                "cannot be compared on these files"
+            )
+        columns, parameters, rate = _scores(plugin, data.features)
+        for output in plugin.outputs:
+            metrics = classifier_metrics(columns[output.name], data.labels)
+            results.append(TaggerEvaluation(
+                plugin=plugin.name, column=plugin.column_name(output), auc=metrics["auc"],
+                accuracy=metrics["accuracy"], inv_eps_b_03=metrics["inv_eps_b_at_eps_s_0.3"],
+                inv_eps_b_05=metrics["inv_eps_b_at_eps_s_0.5"], parameters=parameters,
+                jets_per_second=rate, n_signal=metrics["n_signal"], n_background=metrics["n_background"],
+                scores=columns[output.name], labels=data.labels,
+            ))
+    return results
+
+
+def evaluation_table(results: Sequence[TaggerEvaluation]) -> str:
+    """Markdown table in the style of 1902.09914, best AUC first."""
+    lines = [
+        "| tagger | AUC | accuracy | 1/eps_B (eps_S=0.3) | 1/eps_B (eps_S=0.5) | parameters | inference jets/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(results, key=lambda r: -r.auc):
+        rate = "-" if r.jets_per_second is None else f"{r.jets_per_second:,.0f}"
+        params = "-" if r.parameters == 0 else f"{r.parameters:,}"
+        lines.append(f"| {r.column} | {r.auc:.4f} | {r.accuracy:.3f} | {r.inv_eps_b_03:.0f} | "
+                     f"{r.inv_eps_b_05:.1f} | {params} | {rate} |")
+    return "\n".join(lines) + "\n"
+
+
+def roc_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signal efficiency and background rejection 1/eps_B for every cut on ``scores``."""
+    labels = np.asarray(labels).astype(bool)
+    order = np.argsort(-np.asarray(scores), kind="mergesort")
+    passed_signal = np.cumsum(labels[order]) / labels.sum()
+    passed_background = np.cumsum(~labels[order]) / (~labels).sum()
+    with np.errstate(divide="ignore"):
+        return passed_signal, 1.0 / passed_background
+
+
+def plot_roc(results: Sequence[TaggerEvaluation], path: Path) -> None:
+    """1/eps_B against eps_S on a log scale, the figure of the top-tagging comparison."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for r in sorted(results, key=lambda r: -r.auc):
+        efficiency, rejection = roc_curve(r.scores, r.labels)
+        keep = np.isfinite(rejection) & (efficiency >= 0.05)
+        ax.plot(efficiency[keep], rejection[keep], label=f"{r.plugin} (AUC {r.auc:.4f})")
+    ax.set_yscale("log")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("signal efficiency $\\epsilon_S$ (top jets)")
+    ax.set_ylabel("background rejection $1/\\epsilon_B$ (QCD jets)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_score_distributions(results: Sequence[TaggerEvaluation], path: Path) -> None:
+    """Normalised score distributions of signal and background, one panel per tagger."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = min(3, len(results))
+    rows = -(-len(results) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
+    for ax, r in zip(axes.flat, results):
+        labels = r.labels.astype(bool)
+        bins = np.linspace(0, 1, 41)
+        ax.hist(r.scores[labels], bins=bins, histtype="step", density=True, label="top")
+        ax.hist(r.scores[~labels], bins=bins, histtype="step", density=True, label="QCD")
+        ax.set_yscale("log")
+        ax.set_title(r.column, fontsize="small")
+        ax.legend(fontsize="x-small")
+    for ax in list(axes.flat)[len(results):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_evaluation(results: Sequence[TaggerEvaluation], output_dir: Path, provenance: dict) -> list[Path]:
+    """Write ``evaluation.md``, ``evaluation.json``, ``roc.png`` and ``scores.png``."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    paths = [output_dir / name for name in ("evaluation.md", "evaluation.json", "roc.png", "scores.png")]
+    paths[0].write_text(evaluation_table(results))
+    paths[1].write_text(json.dumps({"provenance": provenance, "results": [r.summary() for r in results]},
+                                   indent=2) + "\n")
+    plot_roc(results, paths[2])
+    plot_score_distributions(results, paths[3])
+    return paths

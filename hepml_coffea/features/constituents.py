@@ -1,0 +1,163 @@
+"""Jet constituents as flat numpy arrays, linked through the PFNano ``<jets>PFCands`` table.
+
+PFNano stores, per event, one row per (jet, candidate) link: ``FatJetPFCands_jetIdx`` and
+``FatJetPFCands_pFCandsIdx``. We follow those links directly instead of coffea's
+``FatJet.constituents`` because real CMS PFNano files lack the ``FatJet_pFCandsIdx`` branch that
+coffea needs (see ``hepml_coffea/data/cms/README.md``), while the link table is always there.
+
+Everything downstream (particle clouds, constituent lists, jet images) starts from
+:class:`Constituents`: one flat array per quantity, sorted by jet and, within a jet, by
+decreasing pT, so "the n leading constituents" is a slice and no Python loop runs over jets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import awkward as ak
+import numpy as np
+
+from hepml_coffea.errors import InvalidInputError
+
+
+def constituent_branches(collection: str = "FatJet") -> tuple[str, ...]:
+    """NanoAOD branches read by :func:`jet_constituents` for jets of ``collection``."""
+    return (
+        *(f"{collection}_{field}" for field in ("pt", "eta", "phi", "mass")),
+        f"{collection}PFCands_jetIdx",
+        f"{collection}PFCands_pFCandsIdx",
+        *(f"PFCands_{field}" for field in ("pt", "eta", "phi", "mass", "charge", "pdgId")),
+    )
+
+
+@dataclass(frozen=True)
+class Constituents:
+    """Constituents of every jet, flattened over events and jets.
+
+    Per-constituent arrays have one entry per constituent, grouped by ``jet`` (the jet's index in
+    ``ak.flatten(events.<collection>)``) and sorted by decreasing pT within each jet.
+    ``deta`` and ``dphi`` are relative to the jet axis, ``dphi`` wrapped into [-pi, pi).
+    """
+
+    jet: np.ndarray
+    position: np.ndarray  # rank of the constituent within its jet (0 = highest pT)
+    counts: np.ndarray  # constituents per jet
+    pt: np.ndarray
+    deta: np.ndarray
+    dphi: np.ndarray
+    energy: np.ndarray
+    charge: np.ndarray
+    pdg_id: np.ndarray
+    jet_pt: np.ndarray
+    jet_energy: np.ndarray
+
+    @property
+    def n_jets(self) -> int:
+        return len(self.counts)
+
+
+def _flat(array) -> np.ndarray:
+    return ak.to_numpy(ak.flatten(array, axis=1))
+
+
+def _energy(pt: np.ndarray, eta: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    return np.sqrt((pt * np.cosh(eta)) ** 2 + mass**2)
+
+
+def wrap_phi(dphi: np.ndarray) -> np.ndarray:
+    """Angle differences wrapped into [-pi, pi)."""
+    return (dphi + np.pi) % (2 * np.pi) - np.pi
+
+
+def jet_constituents(events, collection: str = "FatJet") -> Constituents:
+    """Follow the ``<collection>PFCands`` links and return every jet's constituents, flat."""
+    jets = events[collection]
+    links = events[f"{collection}PFCands"]
+    candidates = events["PFCands"]
+
+    jets_per_event = ak.to_numpy(ak.num(jets, axis=1)).astype(np.int64)
+    links_per_event = ak.to_numpy(ak.num(links, axis=1)).astype(np.int64)
+    jet_offsets = np.cumsum(jets_per_event) - jets_per_event
+    local_jet = _flat(links["jetIdx"]).astype(np.int64)
+    local_candidate = links["pFCandsIdx"]
+    n_jets = int(jets_per_event.sum())
+
+    candidates_per_event = np.repeat(ak.to_numpy(ak.num(candidates, axis=1)), links_per_event)
+    jets_of_link_event = np.repeat(jets_per_event, links_per_event)
+    flat_candidate = _flat(local_candidate).astype(np.int64)
+    bad = (local_jet < 0) | (local_jet >= jets_of_link_event) | (flat_candidate < 0) | (
+        flat_candidate >= candidates_per_event
+    )
+    if bad.any():
+        raise InvalidInputError(
+            f"{bad.sum()} {collection}PFCands links point outside their event's {collection} or "
+            "PFCands collections; the file's link table is inconsistent (was it skimmed without "
+            "re-indexing?)."
+        )
+    global_jet = local_jet + np.repeat(jet_offsets, links_per_event)
+    linked = candidates[local_candidate]
+    pt = _flat(linked["pt"]).astype(np.float64)
+    order = np.lexsort((-pt, global_jet))
+    counts = np.bincount(global_jet, minlength=n_jets)
+    starts = np.cumsum(counts) - counts
+    jet = global_jet[order]
+    position = np.arange(len(order)) - starts[jet]
+
+    pt = pt[order]
+    eta = _flat(linked["eta"]).astype(np.float64)[order]
+    phi = _flat(linked["phi"]).astype(np.float64)[order]
+    mass = _flat(linked["mass"]).astype(np.float64)[order]
+    jet_pt, jet_eta, jet_phi, jet_mass = (
+        _flat(jets[field]).astype(np.float64) for field in ("pt", "eta", "phi", "mass")
+    )
+    return Constituents(
+        jet=jet,
+        position=position,
+        counts=counts,
+        pt=pt,
+        deta=eta - jet_eta[jet],
+        dphi=wrap_phi(phi - jet_phi[jet]),
+        energy=_energy(pt, eta, mass),
+        charge=_flat(linked["charge"])[order].astype(np.float64),
+        pdg_id=_flat(linked["pdgId"])[order].astype(np.int64),
+        jet_pt=jet_pt,
+        jet_energy=_energy(jet_pt, jet_eta, jet_mass),
+    )
+
+
+def pad(constituents: Constituents, values: np.ndarray, n_constituents: int) -> np.ndarray:
+    """``(n_jets, n_constituents, k)`` array of the ``n_constituents`` leading constituents' ``values``
+    (shape ``(n, k)``), zero-padded where a jet has fewer."""
+    keep = constituents.position < n_constituents
+    out = np.zeros((constituents.n_jets, n_constituents, values.shape[1]), dtype=np.float32)
+    out[constituents.jet[keep], constituents.position[keep]] = values[keep]
+    return out
+
+
+def oriented_coordinates(constituents: Constituents) -> tuple[np.ndarray, np.ndarray]:
+    """DeepTop preprocessing of (eta, phi) (Macaluso & Shih, 1803.00107): centre, rotate, flip.
+
+    * centre on the pT-weighted centroid;
+    * rotate so the principal axis of the pT-weighted (eta, phi) covariance is vertical;
+    * flip each axis so its pT-weighted third moment is positive, which puts the harder
+      off-centre subjets and radiation on the positive side: most intensity in the upper right.
+
+    Returns the new (x, y) of every constituent; all steps are per jet and columnar.
+    """
+    jet, weight = constituents.jet, constituents.pt
+    total = np.bincount(jet, weight, minlength=constituents.n_jets)
+    total = np.where(total > 0, total, 1.0)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return np.bincount(jet, weight * values, minlength=constituents.n_jets) / total
+
+    x = constituents.deta - mean(constituents.deta)[jet]
+    y = constituents.dphi - mean(constituents.dphi)[jet]
+    angle = 0.5 * np.arctan2(2 * mean(x * y), mean(x * x) - mean(y * y))  # major axis vs x
+    rotation = (np.pi / 2 - angle)[jet]
+    cos, sin = np.cos(rotation), np.sin(rotation)
+    x, y = cos * x - sin * y, sin * x + cos * y
+    # third moments decide the flips: the centroid of x and y is zero by construction
+    x = np.where(mean(x**3)[jet] < 0, -x, x)
+    y = np.where(mean(y**3)[jet] < 0, -y, y)
+    return x, y

@@ -1,0 +1,127 @@
+"""Keras layers for networks on padded particle clouds: channel selection, masked pooling, EdgeConv.
+
+Every layer is a plain ``keras.layers.Layer`` written with ``keras.ops`` (so it runs on the
+TensorFlow and JAX backends) with a ``get_config``; no Lambda layers, so artifacts load with
+``safe_mode=True`` once :data:`CUSTOM_OBJECTS` is registered through the
+``hepml_register_custom_objects`` hook. Third-party plugins may build on them too.
+
+Masks are ``(batch, points, 1)`` tensors of 1 (real constituent) and 0 (padding).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+class Channels(keras.layers.Layer):
+    """Select channels ``[start, stop)`` of the last axis (e.g. the coordinates of a cloud)."""
+
+    def __init__(self, start: int, stop: int, **kwargs):
+        super().__init__(**kwargs)
+        self.start, self.stop = int(start), int(stop)
+
+    def call(self, inputs):
+        return inputs[..., self.start : self.stop]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.stop - self.start)
+
+    def get_config(self):
+        return {**super().get_config(), "start": self.start, "stop": self.stop}
+
+
+class MaskedPool(keras.layers.Layer):
+    """Pool over the points axis, ignoring padding: ``mode="sum"`` (Deep Sets, PFN) or ``"mean"``.
+
+    Called as ``MaskedPool()([values, weights])``: ``weights`` is the mask, or for an energy flow
+    network the pT fractions (zero on padding), giving the infrared-collinear-safe sum of EFN.
+    """
+
+    def __init__(self, mode: str = "sum", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("sum", "mean"):
+            raise ValueError(f"MaskedPool mode must be 'sum' or 'mean', not {mode!r}")
+        self.mode = mode
+
+    def call(self, inputs):
+        values, weights = inputs
+        total = ops.sum(values * weights, axis=1)
+        if self.mode == "mean":
+            total = total / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        return total
+
+    def compute_output_shape(self, input_shape):
+        values_shape, _ = input_shape
+        return (values_shape[0], values_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
+class EdgeConv(keras.layers.Layer):
+    """The EdgeConv block of ParticleNet (Qu & Gouskos, arXiv:1902.08570).
+
+    For every point, find its ``k`` nearest neighbours in ``coordinates`` (padding excluded),
+    form edge features ``(x_i, x_j - x_i)``, pass them through ``len(channels)`` shared dense
+    layers (batch norm + ReLU), average over the neighbours, add a linear shortcut of ``x_i``
+    and apply ReLU; padded points are zeroed. Called as ``EdgeConv(k, channels)([coordinates,
+    features, mask])``.
+    """
+
+    def __init__(self, k: int, channels: tuple[int, ...], **kwargs):
+        super().__init__(**kwargs)
+        self.k = int(k)
+        self.channels = tuple(int(c) for c in channels)
+        self.edge_layers = [keras.layers.Dense(c, use_bias=False) for c in self.channels]
+        self.edge_norms = [keras.layers.BatchNormalization() for _ in self.channels]
+        self.shortcut = keras.layers.Dense(self.channels[-1], use_bias=False)
+        self.shortcut_norm = keras.layers.BatchNormalization()
+
+    def build(self, input_shape):
+        _, features_shape, _ = input_shape
+        n_features = features_shape[-1]
+        width = 2 * n_features
+        for dense, norm in zip(self.edge_layers, self.edge_norms):
+            dense.build((None, None, None, width))
+            width = dense.units
+            norm.build((None, None, None, width))
+        self.shortcut.build((None, None, n_features))
+        self.shortcut_norm.build((None, None, self.channels[-1]))
+
+    def _neighbours(self, coordinates, mask):
+        # padded points are moved far away so they are never a real point's neighbour
+        shifted = coordinates + (1.0 - mask) * 1e9
+        squared = ops.sum(shifted * shifted, axis=-1, keepdims=True)
+        distance = squared - 2.0 * ops.matmul(shifted, ops.transpose(shifted, (0, 2, 1))) + ops.transpose(
+            squared, (0, 2, 1)
+        )
+        _, index = ops.top_k(-distance, k=self.k + 1)
+        return index[:, :, 1:]  # drop the point itself
+
+    def call(self, inputs, training=None):
+        coordinates, features, mask = inputs
+        index = self._neighbours(coordinates, mask)  # (batch, points, k)
+        shape = ops.shape(features)
+        batch, points = shape[0], shape[1]
+        offsets = ops.reshape(ops.arange(batch) * points, (-1, 1, 1))
+        flat = ops.reshape(features, (-1, features.shape[-1]))
+        neighbours = ops.take(flat, ops.reshape(index + ops.cast(offsets, index.dtype), (-1,)), axis=0)
+        neighbours = ops.reshape(neighbours, (batch, points, self.k, features.shape[-1]))
+        centre = ops.repeat(ops.expand_dims(features, 2), self.k, axis=2)
+        x = ops.concatenate([centre, neighbours - centre], axis=-1)
+        for dense, norm in zip(self.edge_layers, self.edge_norms):
+            x = ops.relu(norm(dense(x), training=training))
+        x = ops.mean(x, axis=2)
+        shortcut = self.shortcut_norm(self.shortcut(features), training=training)
+        return ops.relu(x + shortcut) * mask
+
+    def compute_output_shape(self, input_shape):
+        _, features_shape, _ = input_shape
+        return (*features_shape[:-1], self.channels[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k, "channels": list(self.channels)}
+
+
+CUSTOM_OBJECTS: dict[str, type] = {cls.__name__: cls for cls in (Channels, MaskedPool, EdgeConv)}
+"""The layers above by name, as ``keras.saving.load_model(custom_objects=...)`` wants them."""
