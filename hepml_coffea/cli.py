@@ -45,7 +45,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from hepml_processors import TaggingProcessor
 
     fileset = load_fileset(args.fileset)
-    processor_instance = TaggingProcessor(args.plugins)
+    processor_instance = TaggingProcessor(args.plugins, truth_label=args.truth_label)
     output = run_processor(processor_instance, fileset, executor=args.executor, workers=args.workers,
                            chunksize=args.chunksize, scheduler=args.scheduler, schema=args.schema,
                            progress=not args.quiet)
@@ -91,13 +91,32 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     results = evaluate_taggers(plugins, args.signal, args.background, signal_label=args.signal_label,
                                max_per_class=args.max_per_class, seed=args.seed, progress=not args.quiet)
     provenance = {
-        "command": " ".join(["hepml-coffea", *sys.argv[1:]]),
+        "command": args.command_line,
         "signal": [str(p) for p in args.signal], "background": [str(p) for p in args.background],
         "signal_label": args.signal_label, "max_per_class": args.max_per_class, "seed": args.seed,
     }
     paths = write_evaluation(results, args.output_dir, provenance)
     print(evaluation_table(results))
     print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _cmd_check_decorrelation(args: argparse.Namespace) -> int:
+    from coffea.util import load
+
+    from hepml_coffea.decorrelation import decorrelation_report, report_markdown, select_classes
+
+    if not args.output.is_file():
+        raise FileNotFoundError(f"{args.output} does not exist; write it with `hepml-coffea run`")
+    hists = load(args.output)["hists"]
+    classes = {
+        column: select_classes(h, signal_dataset=args.signal_dataset, background_dataset=args.background_dataset,
+                               signal_label=args.signal_label, background_label=args.background_label)
+        for column, h in hists.items()
+    }
+    reports = decorrelation_report(classes, args.output_dir)
+    print(report_markdown(reports))
+    print(f"wrote the table and sculpting plots to {args.output_dir}")
     return 0
 
 
@@ -126,8 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE, help="events per chunk")
     p.add_argument("--schema", choices=sorted(SCHEMAS), default="pfnano")
     p.add_argument("--output", type=Path, default=Path("hepml-output.coffea"))
+    p.add_argument("--truth-label", metavar="FIELD",
+                   help="add a truth-label axis from this jet field (truthLabel in generated samples)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("check-decorrelation",
+                       help="R50, 1/JSD50, dCor2 and sculpting plots from the histograms of `run`")
+    p.add_argument("output", type=Path, help="a .coffea file written by `hepml-coffea run`")
+    p.add_argument("--signal-dataset", help="dataset of the signal jets (default: all)")
+    p.add_argument("--background-dataset", help="dataset of the background jets (default: all)")
+    p.add_argument("--signal-label", type=int, default=1, help="truth label of signal jets (with --truth-label)")
+    p.add_argument("--background-label", type=int, default=0, help="truth label of background jets")
+    p.add_argument("--output-dir", type=Path, default=Path("hepml-decorrelation"))
+    p.set_defaults(func=_cmd_check_decorrelation)
 
     p = sub.add_parser("demo", help="run the main job on the real CMS files shipped with the package")
     p.add_argument("--executor", choices=EXECUTORS, default="iterative")
@@ -178,6 +209,7 @@ def _our_error(exc: BaseException | None) -> HepmlCoffeaError | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.command_line = " ".join(["hepml-coffea", *(sys.argv[1:] if argv is None else argv)])
     try:
         return args.func(args)
     except Exception as exc:

@@ -291,6 +291,48 @@ def split_by_label(
     return select(signal), select(background)
 
 
+def select_classes(
+    h: hist.Hist,
+    *,
+    signal_dataset: str | None = None,
+    background_dataset: str | None = None,
+    signal_label: Label = 1,
+    background_label: Label = 0,
+    dataset_axis: str = "dataset",
+    label_axis: str = "label",
+) -> tuple[hist.Hist, hist.Hist]:
+    """(signal, background) (mass, score) histograms from a processor's output histogram.
+
+    Each class is chosen by its dataset (when given) and, when ``h`` has a truth-label axis, by
+    its label; every remaining axis but mass and score is summed. Without a label axis both
+    datasets are required, since nothing else tells signal from background.
+    """
+    has_labels = label_axis in h.axes.name
+    if not has_labels and (signal_dataset is None or background_dataset is None):
+        raise ValueError(
+            f"the histogram has no {label_axis!r} axis, so signal and background must be chosen by "
+            f"dataset: give both (datasets present: {list(h.axes[dataset_axis]) if dataset_axis in h.axes.name else []})"
+        )
+
+    def select(dataset: str | None, label: Label) -> hist.Hist:
+        selected = h
+        if dataset is not None:
+            if dataset not in selected.axes[dataset_axis]:
+                raise ValueError(f"dataset {dataset!r} not in the histogram; it has {list(h.axes[dataset_axis])}")
+            selected = selected[{dataset_axis: hist.loc(dataset)}]
+        if has_labels:
+            if label not in selected.axes[label_axis]:
+                raise ValueError(f"label {label!r} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}")
+            selected = selected[{label_axis: hist.loc(label)}]
+        others = [name for name in selected.axes.name if name not in (MASS, SCORE)]
+        if others:
+            selected = selected[{name: sum for name in others}]
+        _check_axes(selected)
+        return selected.project(MASS, SCORE)
+
+    return select(signal_dataset, signal_label), select(background_dataset, background_label)
+
+
 def sculpting_plot(
     signal: hist.Hist,
     background: hist.Hist,
@@ -410,6 +452,7 @@ __all__ = [
     "rejection_vs_inv_jsd_plot",
     "report_markdown",
     "sculpting_plot",
+    "select_classes",
     "split_by_label",
     "working_point",
 ]

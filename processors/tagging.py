@@ -4,6 +4,9 @@ The output has one shape whatever runs it::
 
     {"hists": {"<plugin>_<output>": Hist(dataset, mass, score)}, "cutflow": {dataset: {step: n}}}
 
+With ``truth_label="truthLabel"`` (generated samples) the histograms get a ``label`` axis too,
+``Hist(dataset, label, mass, score)``, which ``hepml_coffea.decorrelation.split_by_label`` reads.
+
 ``processor.Runner`` accumulates it across chunks; ``apply_to_fileset`` returns one such output
 per dataset, which ``coffea.processor.accumulate(outputs.values())`` folds into the same shape.
 """
@@ -18,6 +21,7 @@ import hist
 from coffea import processor
 
 from hepml_coffea.columns import attach, resolve_plugins
+from hepml_coffea.errors import MissingBranchError
 from hepml_coffea.plugin import Plugin
 
 CUTFLOW_STEPS = ("events", "events with a jet", "jets", "selected jets")
@@ -32,6 +36,8 @@ class TaggingProcessor(processor.ProcessorABC):
     :param eta_max: jets above this |eta| are not histogrammed.
     :param mass_bins: (bins, low, high) of the mass axis [GeV].
     :param score_bins: number of bins of each score axis; its range comes from the plugin.
+    :param truth_label: field of the collection holding a truth label (``truthLabel`` in files
+        from ``hepml-coffea generate``); adds a ``label`` axis to every histogram.
     """
 
     def __init__(
@@ -43,6 +49,7 @@ class TaggingProcessor(processor.ProcessorABC):
         eta_max: float = 2.4,
         mass_bins: tuple[int, float, float] = (60, 0.0, 300.0),
         score_bins: int = 50,
+        truth_label: str | None = None,
     ):
         self.plugins = resolve_plugins(plugins)
         collections = {plugin.collection for plugin in self.plugins}
@@ -57,10 +64,15 @@ class TaggingProcessor(processor.ProcessorABC):
         self.eta_max = eta_max
         self.mass_bins = mass_bins
         self.score_bins = score_bins
+        self.truth_label = truth_label
 
     def _new_hist(self, dask: bool, label: str, score_range: tuple[float, float]):
+        label_axis = () if self.truth_label is None else (
+            hist.axis.IntCategory([], growth=True, name="label", label=f"{self.collection} {self.truth_label}"),
+        )
         axes = (
             hist.axis.StrCategory([], growth=True, name="dataset", label="Dataset"),
+            *label_axis,
             hist.axis.Regular(*self.mass_bins, name="mass", label=f"{self.collection} {self.mass_field} [GeV]"),
             hist.axis.Regular(self.score_bins, *score_range, name="score", label=label),
         )
@@ -75,17 +87,25 @@ class TaggingProcessor(processor.ProcessorABC):
         dask = type(events).__module__.startswith("dask_awkward")
         events = attach(events, self.plugins)
         jets = events[self.collection]
+        if self.truth_label is not None and self.truth_label not in jets.fields:
+            raise MissingBranchError(
+                f"TaggingProcessor(truth_label={self.truth_label!r}): {self.collection} in dataset "
+                f"{dataset!r} has no {self.truth_label!r} field; truth labels exist only in "
+                "generated samples (`hepml-coffea generate`). Drop truth_label for data."
+            )
         selected = jets[(jets.pt > self.pt_min) & (abs(jets.eta) < self.eta_max)]
         weight = events.genWeight if "genWeight" in events.fields else ak.ones_like(events.run, dtype="float64")
         jet_weight = ak.flatten(ak.broadcast_arrays(weight, selected.pt)[0])
         mass = ak.flatten(selected[self.mass_field])
+        labels = {} if self.truth_label is None else {"label": ak.flatten(selected[self.truth_label])}
 
         hists = {}
         for plugin in self.plugins:
             for output in plugin.outputs:
                 column = plugin.column_name(output)
                 histogram = self._new_hist(dask, f"{plugin.name} {output.name}", output.range)
-                histogram.fill(dataset=dataset, mass=mass, score=ak.flatten(selected[column]), weight=jet_weight)
+                histogram.fill(dataset=dataset, mass=mass, score=ak.flatten(selected[column]), weight=jet_weight,
+                               **labels)
                 hists[column] = histogram
         counts = (
             ak.num(events, axis=0),

@@ -1,0 +1,46 @@
+"""``hepml-coffea evaluate``: the comparison table, ROC curves and their agreement with the metrics."""
+
+import json
+
+import numpy as np
+
+from hepml_coffea.cli import main
+from hepml_coffea.evaluation import TaggerEvaluation, evaluation_table, roc_curve
+from hepml_coffea.training.metrics import background_rejection
+
+
+def test_roc_curve_matches_background_rejection():
+    rng = np.random.default_rng(3)
+    labels = np.r_[np.ones(2000), np.zeros(8000)]
+    scores = np.r_[rng.normal(1.5, 1, 2000), rng.normal(0, 1, 8000)]
+    efficiency, rejection = roc_curve(scores, labels)
+    assert np.all(np.diff(efficiency) >= 0) and efficiency[-1] == 1.0
+    at_half = np.searchsorted(efficiency, 0.5)
+    assert np.isclose(rejection[at_half], background_rejection(scores, labels, 0.5), rtol=0.02)
+
+
+def test_table_orders_by_auc_and_marks_networkless_taggers():
+    def evaluation(name, auc, parameters, rate):
+        return TaggerEvaluation(name, f"{name}_top", auc, 0.9, 100.0, 20.0, parameters, rate, 10, 10,
+                                np.zeros(20), np.r_[np.ones(10), np.zeros(10)])
+
+    table = evaluation_table([evaluation("cutbased", 0.9, 0, None), evaluation("pfn", 0.98, 1234, 5000.0)])
+    rows = table.splitlines()[2:]
+    assert rows[0].startswith("| pfn_top | 0.9800") and "1,234" in rows[0] and "5,000" in rows[0]
+    assert rows[1].startswith("| cutbased_top") and rows[1].endswith("| - | - |")
+
+
+def test_evaluate_command_writes_table_json_and_plots(generated_ttbar_qcd, tmp_path, capsys):
+    signal, background = generated_ttbar_qcd
+    code = main(["evaluate", "--plugins", "cutbased,substructure_dnn", "--signal", str(signal),
+                 "--background", str(background), "--output-dir", str(tmp_path), "--quiet"])
+    assert code == 0
+    record = json.loads((tmp_path / "evaluation.json").read_text())
+    results = {r["plugin"]: r for r in record["results"]}
+    assert set(results) == {"cutbased", "substructure_dnn"}
+    assert results["substructure_dnn"]["parameters"] > 1000 and results["substructure_dnn"]["jets_per_second"] > 0
+    assert results["cutbased"]["parameters"] == 0 and 0.8 < results["cutbased"]["auc"] < 1.0
+    assert results["cutbased"]["n_signal"] == results["substructure_dnn"]["n_signal"] > 50
+    assert record["provenance"]["command"].startswith("hepml-coffea evaluate")
+    assert (tmp_path / "roc.png").stat().st_size > 10_000 and (tmp_path / "scores.png").stat().st_size > 10_000
+    assert "| substructure_dnn_top |" in capsys.readouterr().out
