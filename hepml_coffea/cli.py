@@ -66,6 +66,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from hepml_coffea.registry import get_registry
     from hepml_coffea.training import load_labelled_features, train_plugin
+    from hepml_coffea.training.decorrelate import Decorrelation
 
     plugin = get_registry().get(args.plugin)
     output = args.output or plugin.artifact
@@ -75,8 +76,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
                                   max_per_class=args.max_per_class, seed=args.seed)
     print(f"training {plugin.name}: {int(data.labels.sum())} signal and "
           f"{int((data.labels == 0).sum())} background jets")
+    decorrelation = None if args.decorrelate is None else Decorrelation(args.decorrelate, args.strength)
     result = train_plugin(plugin, data, Path(output), epochs=args.epochs, seed=args.seed,
-                          batch_size=args.batch_size, patience=args.patience)
+                          batch_size=args.batch_size, patience=args.patience, decorrelation=decorrelation)
     metrics = result.card.metrics
     print(f"wrote {output}: test AUC {metrics['auc']:.4f}, "
           f"1/eps_B(eps_S=0.3) {metrics['inv_eps_b_at_eps_s_0.3']:.1f}")
@@ -177,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--patience", type=int, default=8, help="epochs without validation improvement before stopping")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--decorrelate", choices=("disco", "adversary"),
+                   help="train decorrelated from the jet mass (DisCo loss or a mass adversary)")
+    p.add_argument("--lambda", dest="strength", type=float, default=10.0,
+                   help="decorrelation strength lambda (default 10)")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="compare taggers on labelled samples: table and ROC curves")

@@ -14,6 +14,7 @@ import numpy as np
 from hepml_coffea.artifacts import ModelCard, sha256_of, write_artifact
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.training.dataset import LabelledFeatures
+from hepml_coffea.training.decorrelate import Decorrelation, fit_adversary, fit_disco
 from hepml_coffea.training.metrics import classifier_metrics
 
 
@@ -60,12 +61,14 @@ def train_plugin(
     seed: int = 0,
     provenance: dict[str, Any] | None = None,
     verbose: int = 2,
+    decorrelation: Decorrelation | None = None,
 ) -> TrainingResult:
     """Train ``plugin.build_model`` on ``data`` with early stopping; write the artifact to ``output``.
 
     For plugins with ``standardise`` set, features are standardised with the training split's
     mean and standard deviation, which the card stores so the runtime applies the identical
-    transformation at inference.
+    transformation at inference. With ``decorrelation`` the tagger is trained decorrelated
+    from ``data.mass`` (DisCo or an adversary, see :mod:`hepml_coffea.training.decorrelate`).
     """
     if plugin.build_model is None:
         raise ValueError(f"plugin {plugin.name!r} has no build_model; it cannot be trained")
@@ -85,20 +88,26 @@ def train_plugin(
         preprocessing = {"mean": mean.tolist(), "std": std.tolist()}
 
     model = plugin.build_model(tuple(x.shape[1:]))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
-                  metrics=[keras.metrics.AUC(name="auc")])
-    history = model.fit(
-        x[train], y[train], validation_data=(x[val], y[val]),
-        epochs=epochs, batch_size=batch_size, verbose=verbose,
-        callbacks=[
-            keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
-            # a plateau halves the step size long before early stopping gives up
-            keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, patience // 3)),
-        ],
-    )
+    optimizer = keras.optimizers.Adam(learning_rate)
+    callbacks = [
+        keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
+        # a plateau halves the step size long before early stopping gives up
+        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, patience // 3)),
+    ]
+    if decorrelation is None:
+        model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
+        history = model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=epochs,
+                            batch_size=batch_size, verbose=verbose, callbacks=callbacks).history
+    elif decorrelation.method == "disco":
+        history = fit_disco(model, x, y, data.mass, train, val, strength=decorrelation.strength, epochs=epochs,
+                            batch_size=batch_size, optimizer=optimizer, callbacks=callbacks, verbose=verbose)
+    else:
+        history = fit_adversary(model, x, y, data.mass, train, val, decorrelation=decorrelation, epochs=epochs,
+                                batch_size=batch_size, learning_rate=learning_rate, patience=patience,
+                                seed=seed, verbose=verbose)
     scores = np.asarray(model.predict(x[test], batch_size=4096, verbose=0)).reshape(-1)
     metrics = classifier_metrics(scores, y[test])
-    metrics["epochs_trained"] = len(history.history["loss"])
+    metrics["epochs_trained"] = len(history["loss"])
     metrics["parameters"] = int(model.count_params())
     metrics["evaluated_on"] = "held-out test split of the training samples"
 
@@ -110,7 +119,8 @@ def train_plugin(
         "split": {"train": len(train), "validation": len(val), "test": len(test), "seed": seed},
         "fit": {"epochs_max": epochs, "batch_size": batch_size, "patience": patience,
                 "learning_rate": learning_rate, "loss": "binary_crossentropy",
-                "lr_schedule": "halved after patience // 3 epochs without improvement"},
+                "lr_schedule": "halved after patience // 3 epochs without improvement",
+                "decorrelation": None if decorrelation is None else decorrelation.record()},
         "versions": _versions(),
         **(provenance or {}),
     }

@@ -1,0 +1,163 @@
+"""Training a tagger decorrelated from the jet mass: DisCo or an adversary.
+
+* **DisCo** (Kasieczka & Shih, arXiv:2001.05310): add ``lambda * dCor²(mass, score)`` over the
+  background jets of every batch to the cross entropy. One network, one optimiser, ordinary
+  ``model.fit``; dCor² is estimated per batch, so batches must hold enough background jets
+  (use a batch size of 1024 or more).
+* **Adversary** (Louppe, Kagan & Cranmer, arXiv:1611.01046; Shimmin et al., arXiv:1703.03507):
+  a second network predicts the background jet's mass bin from the score; the tagger minimises
+  ``cross entropy - lambda * adversary loss`` while the adversary minimises its own loss, one
+  step each per batch. Needs the TensorFlow backend (it uses ``tf.GradientTape``).
+
+Only the tagger is saved: the artifact has the plain network's inputs and outputs, so a
+mass-decorrelated plugin runs exactly like its parent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+METHODS = ("disco", "adversary")
+
+
+@dataclass(frozen=True)
+class Decorrelation:
+    """How to decorrelate: ``method`` (disco or adversary) with strength ``strength`` (lambda).
+
+    :param mass_bins: adversary only: it classifies the mass into this many bins over
+        ``mass_range`` [GeV] (jets outside go to the edge bins).
+    """
+
+    method: str
+    strength: float
+    mass_bins: int = 20
+    mass_range: tuple[float, float] = (0.0, 300.0)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"decorrelation method must be one of {METHODS}, not {self.method!r}")
+        if self.strength < 0:
+            raise ValueError(f"decorrelation strength lambda must be >= 0, got {self.strength}")
+
+    def record(self) -> dict:
+        return asdict(self)
+
+
+def _disco_penalty_layer(strength: float):
+    import keras
+
+    from hepml_coffea.training.losses import distance_correlation_loss
+
+    class DiscoPenalty(keras.layers.Layer):
+        """Passes the score through and adds lambda * dCor²(mass, score) over background jets."""
+
+        def call(self, inputs):
+            score, mass, background = inputs
+            self.add_loss(strength * distance_correlation_loss(mass, score, background))
+            return score
+
+    return DiscoPenalty(name="disco_penalty")
+
+
+def fit_disco(model, x, y, mass, train, val, *, strength: float, epochs: int, batch_size: int,
+              optimizer, callbacks, verbose) -> dict[str, list[float]]:
+    """Fit ``model`` with the DisCo loss; returns the Keras history (``loss`` includes the penalty)."""
+    import keras
+
+    features = keras.Input(shape=x.shape[1:], name="features")
+    jet_mass = keras.Input(shape=(1,), name="mass")
+    background = keras.Input(shape=(1,), name="background")
+    score = _disco_penalty_layer(strength)([model(features), jet_mass, background])
+    wrapper = keras.Model([features, jet_mass, background], score)
+    wrapper.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
+
+    def inputs(rows):
+        return [x[rows], mass[rows, None].astype(np.float32), (1.0 - y[rows, None]).astype(np.float32)]
+
+    history = wrapper.fit(inputs(train), y[train], validation_data=(inputs(val), y[val]), epochs=epochs,
+                          batch_size=batch_size, verbose=verbose, callbacks=callbacks, shuffle=True)
+    return history.history
+
+
+def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation, epochs: int,
+                  batch_size: int, learning_rate: float, patience: int, seed: int,
+                  verbose) -> dict[str, list[float]]:
+    """Alternate adversary and tagger steps; keep the weights with the best validation objective."""
+    import keras
+    import tensorflow as tf
+
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError("adversarial decorrelation needs the TensorFlow Keras backend (KERAS_BACKEND=tensorflow)")
+    low, high = decorrelation.mass_range
+    mass_bin = np.clip(((mass - low) / (high - low) * decorrelation.mass_bins).astype(np.int64),
+                       0, decorrelation.mass_bins - 1)
+    adversary = keras.Sequential([
+        keras.Input(shape=(1,)),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(decorrelation.mass_bins, activation="softmax"),
+    ], name="mass_adversary")
+    tagger_optimizer = keras.optimizers.Adam(learning_rate)
+    adversary_optimizer = keras.optimizers.Adam(learning_rate)
+    cross_entropy = keras.losses.BinaryCrossentropy()
+    mass_loss = keras.losses.SparseCategoricalCrossentropy()
+    strength = float(decorrelation.strength)
+
+    @tf.function
+    def adversary_step(xb, bins, background):
+        score = model(xb, training=False)
+        with tf.GradientTape() as tape:
+            loss = mass_loss(bins, adversary(score, training=True), sample_weight=background)
+        grads = tape.gradient(loss, adversary.trainable_variables)
+        adversary_optimizer.apply_gradients(zip(grads, adversary.trainable_variables))
+        return loss
+
+    @tf.function
+    def tagger_step(xb, yb, bins, background):
+        with tf.GradientTape() as tape:
+            score = model(xb, training=True)
+            classification = cross_entropy(yb, score)
+            adversary_loss = mass_loss(bins, adversary(score, training=False), sample_weight=background)
+            loss = classification - strength * adversary_loss
+        grads = tape.gradient(loss, model.trainable_variables)
+        tagger_optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return classification, adversary_loss
+
+    def objective(rows) -> tuple[float, float]:
+        score = model.predict(x[rows], batch_size=4096, verbose=0)
+        background = (1.0 - y[rows]).astype(np.float32)
+        classification = float(cross_entropy(y[rows, None], score))
+        adversary_loss = float(mass_loss(mass_bin[rows], adversary.predict(score, verbose=0), sample_weight=background))
+        return classification, adversary_loss
+
+    rng = np.random.default_rng(seed)
+    history: dict[str, list[float]] = {"loss": [], "classification": [], "adversary": [], "val_loss": []}
+    best, best_weights, waited = np.inf, model.get_weights(), 0
+    for epoch in range(epochs):
+        order = train[rng.permutation(len(train))]
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            xb, yb = x[rows], y[rows, None]
+            bins, background = mass_bin[rows], (1.0 - y[rows]).astype(np.float32)
+            adversary_step(xb, bins, background)
+            tagger_step(xb, yb, bins, background)
+        classification, adversary_loss = objective(train[: min(len(train), 20_000)])
+        val_classification, val_adversary = objective(val)
+        val_objective = val_classification - strength * val_adversary
+        history["loss"].append(classification - strength * adversary_loss)
+        history["classification"].append(classification)
+        history["adversary"].append(adversary_loss)
+        history["val_loss"].append(val_objective)
+        if verbose:
+            print(f"epoch {epoch + 1}/{epochs}: classification {classification:.4f}, adversary "
+                  f"{adversary_loss:.4f}, validation objective {val_objective:.4f}", flush=True)
+        if val_objective < best:
+            best, best_weights, waited = val_objective, model.get_weights(), 0
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    model.set_weights(best_weights)
+    return history

@@ -1,0 +1,65 @@
+"""DisCo and adversarial training reduce the mass dependence of a tagger that would sculpt.
+
+A synthetic problem where the mass separates signal from background (so a plain network
+leans on it) and a second, mass-independent feature separates them too (so a decorrelated
+network still tags).
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from hepml_coffea import get_registry
+from hepml_coffea.decorrelation import distance_correlation_arrays
+from hepml_coffea.training import LabelledFeatures, train_plugin
+from hepml_coffea.training.decorrelate import Decorrelation
+
+
+@pytest.fixture(scope="module")
+def sculpting_problem():
+    rng = np.random.default_rng(7)
+    n = 2000
+    mass = np.r_[rng.normal(172, 15, n), rng.uniform(20, 300, n)]
+    tau32 = np.r_[rng.normal(0.45, 0.12, n), rng.normal(0.7, 0.12, n)]
+    features = np.stack([rng.normal(6.3, 0.1, 2 * n), mass, rng.normal(0.5, 0.1, 2 * n), tau32], axis=1)
+    labels = np.r_[np.ones(n), np.zeros(n)].astype(np.int8)
+    data = LabelledFeatures(features.astype(np.float32), labels, mass.astype(np.float32), files=[])
+    plugin = dataclasses.replace(get_registry().get("substructure_dnn"), artifact=None)
+    return plugin, data
+
+
+def _train(problem, directory, decorrelation, batch_size=1000):
+    """Train; return the card and dCor² between mass and score over the background jets."""
+    import keras
+
+    plugin, data = problem
+    result = train_plugin(plugin, data, directory, epochs=10, batch_size=batch_size, learning_rate=3e-3,
+                          verbose=0, decorrelation=decorrelation)
+    model = keras.saving.load_model(directory / "model.keras", compile=False)
+    mean, std = (np.asarray(result.card.preprocessing[k], np.float32) for k in ("mean", "std"))
+    background = data.labels == 0
+    scores = model.predict((data.features[background] - mean) / std, verbose=0).reshape(-1)
+    return result.card, distance_correlation_arrays(data.mass[background], scores)
+
+
+def test_disco_and_adversary_reduce_mass_correlation(sculpting_problem, tmp_path):
+    plain_card, plain_dcor = _train(sculpting_problem, tmp_path / "plain", None)
+    disco_card, disco_dcor = _train(sculpting_problem, tmp_path / "disco", Decorrelation("disco", 5.0), batch_size=400)
+    adversary_card, adversary_dcor = _train(sculpting_problem, tmp_path / "adversary",
+                                            Decorrelation("adversary", 10.0), batch_size=128)
+    # measured (seed 7): dCor² 0.092 plain, 0.002 DisCo, 0.047 adversary; AUC 0.956, 0.817, 0.948
+    assert plain_dcor > 0.05, "the plain network should use the mass"
+    assert disco_dcor < 0.5 * plain_dcor
+    assert adversary_dcor < 0.7 * plain_dcor
+    # tau32 alone still tags: decorrelated networks keep a useful AUC
+    assert disco_card.metrics["auc"] > 0.8 and adversary_card.metrics["auc"] > 0.75
+    recorded = disco_card.provenance["fit"]["decorrelation"]
+    assert recorded["method"] == "disco" and recorded["strength"] == 5.0
+
+
+def test_decorrelation_options_are_validated():
+    with pytest.raises(ValueError, match="must be one of"):
+        Decorrelation("mine", 1.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        Decorrelation("disco", -1.0)
