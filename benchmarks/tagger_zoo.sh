@@ -4,7 +4,7 @@
 # results and the timings on a 2-core CPU. Usage:
 #   benchmarks/tagger_zoo.sh [generate|train|evaluate|all]   (default: all)
 set -euo pipefail
-CACHE=${HEPML_COFFEA_CACHE:-$HOME/.cache/hepml-coffea}/zoo
+CACHE=${HEPML_COFFEA_ZOO:-$HOME/.cache/hepml-coffea/zoo}
 mkdir -p "$CACHE"
 step=${1:-all}
 

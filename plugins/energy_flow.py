@@ -5,6 +5,8 @@ classify the sum with a network F. The particle flow network (PFN) gives Phi all
 channels; the energy flow network (EFN) gives Phi only the angles and weights the sum by each
 constituent's pT fraction, which makes it infrared and collinear safe. Sizes follow the
 top-tagging comparison (1902.09914): Phi 100-100-128 (the latent width is 256 there), F 100-100-100.
+``pfn_md`` is the same network trained with the DisCo loss so that cutting on it leaves the
+QCD jet-mass distribution nearly unchanged.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ PFN = constituent_top_tagger(
     "pfn", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_pfn,
     description="particle flow network (Deep Sets) on the 50 leading constituents",
 )
+PFN_MD = constituent_top_tagger(
+    "pfn_md", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_pfn,
+    description="mass-decorrelated PFN: trained with the DisCo loss (see docs/decorrelation.md)",
+)
 EFN = constituent_top_tagger(
     "efn", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_efn,
     description="energy flow network: IRC-safe Deep Sets on constituent angles weighted by pT",
@@ -68,7 +74,7 @@ EFN = constituent_top_tagger(
 
 @hookimpl
 def hepml_register_taggers() -> list[Plugin]:
-    return [PFN, EFN]
+    return [PFN, PFN_MD, EFN]
 
 
 @hookimpl

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from coffea.util import load
 
@@ -61,8 +62,18 @@ def test_run_with_missing_fileset(tmp_path, capsys):
 def test_demo_runs_on_the_shipped_cms_files(tmp_path, capsys):
     assert main(["demo", "--output-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "cutbased_top" in out and "substructure_dnn_top" in out and "particleNet_TvsQCD" in out
+    assert "particleNet_TvsQCD" in out and "Spearman" in out
     result = load(tmp_path / "demo.coffea")
     assert result["cutflow"]["cms_pfnano"]["jets"] == 24
-    assert result["cutflow"]["cms_drell_yan"]["jets"] == 0
+    taggers = {"cutbased", "substructure_dnn", "topodnn", "pfn", "pfn_md", "efn", "deeptop_cnn", "particlenet_lite"}
+    assert set(result["hists"]) == {f"{name}_top" for name in taggers}
+    assert all(f"{name}_top" in out for name in taggers)
     assert (tmp_path / "scores.png").stat().st_size > 10_000
+
+
+def test_rank_correlation_of_monotonic_relations():
+    from hepml_coffea.demo import rank_correlation
+
+    x = np.random.default_rng(1).normal(size=50)
+    assert np.isclose(rank_correlation(x, np.exp(x)), 1.0)
+    assert np.isclose(rank_correlation(x, -3 * x), -1.0)

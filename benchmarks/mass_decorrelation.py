@@ -1,0 +1,95 @@
+"""R50 against 1/JSD50 for the plain PFN, DisCo-trained PFNs and an adversarially trained PFN.
+
+Trains the decorrelated variants (plugin ``pfn_md``'s network) on the training samples, runs the
+tagging processor with truth labels over the held-out samples, and reads every number from the
+accumulated histograms with ``hepml_coffea.decorrelation`` (the path an analysis would take).
+Writes docs/decorrelation/ and, with ``--ship LABEL``, copies that variant's artifact to
+plugins/artifacts/pfn_md. Usage (the samples come from benchmarks/tagger_zoo.sh)::
+
+    python benchmarks/mass_decorrelation.py                  # train and compare the variants
+    python benchmarks/mass_decorrelation.py --reuse --ship disco_20   # ship one of them
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from hepml_coffea import get_registry
+from hepml_coffea.decorrelation import decorrelation_report, report_markdown, select_classes
+from hepml_coffea.execution import normalise_fileset, run_processor
+from hepml_coffea.training import load_labelled_features, train_plugin
+from hepml_coffea.training.decorrelate import Decorrelation
+from hepml_processors import TaggingProcessor
+
+ZOO = Path(os.environ.get("HEPML_COFFEA_ZOO", "~/.cache/hepml-coffea/zoo")).expanduser()
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--signal", type=Path, nargs="+",
+                        default=[ZOO / "ttbar_100000_seed31.root", ZOO / "ttbar_25000_seed21.root"])
+    parser.add_argument("--background", type=Path, nargs="+",
+                        default=[ZOO / "qcd_60000_seed32.root", ZOO / "qcd_25000_seed22.root"])
+    parser.add_argument("--test-signal", type=Path, default=ZOO / "ttbar_170000_seed101.root")
+    parser.add_argument("--test-background", type=Path, default=ZOO / "qcd_105000_seed102.root")
+    parser.add_argument("--max-per-class", type=int, default=38000)
+    parser.add_argument("--disco-lambdas", type=float, nargs="*", default=[1.0, 5.0, 20.0])
+    parser.add_argument("--adversary-lambdas", type=float, nargs="*", default=[10.0])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--work-dir", type=Path, default=ZOO / "decorrelation")
+    parser.add_argument("--output-dir", type=Path, default=REPO / "docs" / "decorrelation")
+    parser.add_argument("--ship", help="variant to copy to plugins/artifacts/pfn_md, e.g. disco_20")
+    parser.add_argument("--reuse", action="store_true", help="keep variants already trained in --work-dir")
+    args = parser.parse_args()
+
+    registry = get_registry()
+    base = registry.get("pfn_md")
+    data = load_labelled_features(base, args.signal, args.background, max_per_class=args.max_per_class)
+    variants = {f"disco_{lam:g}": Decorrelation("disco", lam) for lam in args.disco_lambdas}
+    variants |= {f"adversary_{lam:g}": Decorrelation("adversary", lam) for lam in args.adversary_lambdas}
+    plugins = [registry.get("pfn")]
+    timings = {}
+    for label, decorrelation in variants.items():
+        directory = args.work_dir / label
+        plugins.append(dataclasses.replace(base, name=f"pfn_{label.replace('.', 'p')}", artifact=directory))
+        if args.reuse and (directory / "model.json").exists():
+            continue
+        started = time.perf_counter()
+        # DisCo estimates dCor² per batch and needs large batches; the adversary needs many steps
+        batch_size = 1024 if decorrelation.method == "disco" else 256
+        train_plugin(base, data, directory, epochs=args.epochs, batch_size=batch_size, patience=6,
+                     decorrelation=decorrelation, verbose=2)
+        timings[label] = time.perf_counter() - started
+
+    fileset = normalise_fileset({"ttbar": [str(args.test_signal)], "qcd": [str(args.test_background)]})
+    processor_instance = TaggingProcessor(plugins, truth_label="truthLabel", score_bins=1000)
+    output = run_processor(processor_instance, fileset, executor="iterative", chunksize=20_000)
+    classes = {column: select_classes(h, signal_dataset="ttbar", background_dataset="qcd")
+               for column, h in output["hists"].items()}
+    reports = decorrelation_report(classes, args.output_dir)
+    record = {
+        "command": "python benchmarks/mass_decorrelation.py" + (f" --ship {args.ship}" if args.ship else ""),
+        "training_samples": [p.name for p in (*args.signal, *args.background)],
+        "test_samples": [args.test_signal.name, args.test_background.name],
+        "max_per_class": args.max_per_class, "epochs_max": args.epochs,
+        "training_seconds": timings,
+        "reports": [dataclasses.asdict(r) for r in reports],
+    }
+    (args.output_dir / "decorrelation.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(report_markdown(reports))
+    if args.ship:
+        target = REPO / "plugins" / "artifacts" / "pfn_md"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(args.work_dir / args.ship, target)
+        print(f"shipped {args.ship} as {target}")
+
+
+if __name__ == "__main__":
+    main()
