@@ -4,6 +4,9 @@ Each builder maps events to a numpy array whose first axis runs over every objec
 collection, flattened over events, in the order of ``ak.flatten(events.<collection>)``.
 """
 
+from hepml_coffea.features.constituents import constituent_branches, jet_constituents, oriented_coordinates
+from hepml_coffea.features.images import IMAGE_CHANNELS, jet_images
+from hepml_coffea.features.particles import CLOUD_FEATURES, constituent_list, particle_cloud
 from hepml_coffea.features.substructure import (
     SUBSTRUCTURE_BRANCHES,
     SUBSTRUCTURE_FEATURES,
@@ -15,11 +18,19 @@ from hepml_coffea.features.substructure import (
 )
 
 __all__ = [
+    "CLOUD_FEATURES",
+    "IMAGE_CHANNELS",
     "SUBSTRUCTURE_BRANCHES",
     "SUBSTRUCTURE_FEATURES",
     "TOP_WINDOW_BRANCHES",
     "TOP_WINDOW_FEATURES",
+    "constituent_branches",
+    "constituent_list",
     "fatjet_substructure",
+    "jet_constituents",
+    "jet_images",
     "nsubjettiness_ratio",
+    "oriented_coordinates",
+    "particle_cloud",
     "top_window_features",
 ]

@@ -1,10 +1,12 @@
 """Training plugins' networks on NanoAOD files, through the plugins' own feature builders."""
 
 from hepml_coffea.training.dataset import LabelledFeatures, load_labelled_features
+from hepml_coffea.training.decorrelate import Decorrelation
 from hepml_coffea.training.fit import TrainingResult, train_plugin
 from hepml_coffea.training.metrics import classifier_metrics, roc_auc
 
 __all__ = [
+    "Decorrelation",
     "LabelledFeatures",
     "TrainingResult",
     "classifier_metrics",
