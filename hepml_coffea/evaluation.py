@@ -124,12 +124,10 @@ def roc_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def plot_roc(results: Sequence[TaggerEvaluation], path: Path) -> None:
     """1/eps_B against eps_S on a log scale, the figure of the top-tagging comparison."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = Figure(figsize=(6, 5))
+    ax = fig.subplots()
     for r in sorted(results, key=lambda r: -r.auc):
         efficiency, rejection = roc_curve(r.scores, r.labels)
         keep = np.isfinite(rejection) & (efficiency >= 0.05)
@@ -142,19 +140,16 @@ def plot_roc(results: Sequence[TaggerEvaluation], path: Path) -> None:
     ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def plot_score_distributions(results: Sequence[TaggerEvaluation], path: Path) -> None:
     """Normalised score distributions of signal and background, one panel per tagger."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     columns = min(3, len(results))
     rows = -(-len(results) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
+    fig = Figure(figsize=(4 * columns, 3 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax, r in zip(axes.flat, results):
         labels = r.labels.astype(bool)
         bins = np.linspace(0, 1, 41)
@@ -167,7 +162,6 @@ def plot_score_distributions(results: Sequence[TaggerEvaluation], path: Path) ->
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def write_evaluation(results: Sequence[TaggerEvaluation], output_dir: Path, provenance: dict) -> list[Path]:
