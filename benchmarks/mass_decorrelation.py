@@ -7,7 +7,7 @@ Writes docs/decorrelation/ and, with ``--ship LABEL``, copies that variant's art
 plugins/artifacts/pfn_md. Usage (the samples come from benchmarks/tagger_zoo.sh)::
 
     python benchmarks/mass_decorrelation.py                  # train and compare the variants
-    python benchmarks/mass_decorrelation.py --reuse --ship disco_20   # ship one of them
+    python benchmarks/mass_decorrelation.py --reuse --disco-lambdas 2 4 6 10 50 --ship disco_4
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--work-dir", type=Path, default=ZOO / "decorrelation")
     parser.add_argument("--output-dir", type=Path, default=REPO / "docs" / "decorrelation")
-    parser.add_argument("--ship", help="variant to copy to plugins/artifacts/pfn_md, e.g. disco_20")
+    parser.add_argument("--ship", help="variant to copy to plugins/artifacts/pfn_md, e.g. disco_4")
     parser.add_argument("--reuse", action="store_true", help="keep variants already trained in --work-dir")
     args = parser.parse_args()
 
