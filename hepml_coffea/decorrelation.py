@@ -262,6 +262,15 @@ def distance_correlation(background: hist.Hist) -> float:
     return _correlation(np.sum(a * (joint @ b @ joint.T)), p_mass @ (a * a) @ p_mass, p_score @ (b * b) @ p_score)
 
 
+def _mass_score_plane(h: hist.Hist) -> hist.Hist:
+    """``h`` summed over every axis but mass and score, as a (mass, score) histogram."""
+    others = [name for name in h.axes.name if name not in (MASS, SCORE)]
+    if others:
+        h = h[{name: sum for name in others}]
+    _check_axes(h)
+    return h.project(MASS, SCORE)
+
+
 def split_by_label(
     h: hist.Hist,
     label_axis: str = "label",
@@ -282,11 +291,7 @@ def split_by_label(
         if missing:
             raise ValueError(f"label(s) {missing} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}")
         selected = functools.reduce(operator.add, (h[{label_axis: hist.loc(label)}] for label in labels))
-        others = [name for name in selected.axes.name if name not in (MASS, SCORE)]
-        if others:
-            selected = selected[{name: sum for name in others}]
-        _check_axes(selected)
-        return selected.project(MASS, SCORE)
+        return _mass_score_plane(selected)
 
     return select(signal), select(background)
 
@@ -324,11 +329,7 @@ def select_classes(
             if label not in selected.axes[label_axis]:
                 raise ValueError(f"label {label!r} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}")
             selected = selected[{label_axis: hist.loc(label)}]
-        others = [name for name in selected.axes.name if name not in (MASS, SCORE)]
-        if others:
-            selected = selected[{name: sum for name in others}]
-        _check_axes(selected)
-        return selected.project(MASS, SCORE)
+        return _mass_score_plane(selected)
 
     return select(signal_dataset, signal_label), select(background_dataset, background_label)
 
