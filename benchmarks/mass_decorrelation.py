@@ -16,7 +16,9 @@ import argparse
 import dataclasses
 import json
 import os
+import shlex
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -43,6 +45,9 @@ def main() -> None:
     parser.add_argument("--disco-lambdas", type=float, nargs="*", default=[2.0, 10.0, 50.0])
     parser.add_argument("--adversary-lambdas", type=float, nargs="*", default=[10.0])
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--init-from", type=Path,
+                        help="fine-tune the variants from this artifact (e.g. plugins/artifacts/pfn) instead of training from scratch")
     parser.add_argument("--work-dir", type=Path, default=ZOO / "decorrelation")
     parser.add_argument("--output-dir", type=Path, default=REPO / "docs" / "decorrelation")
     parser.add_argument("--ship", help="variant to copy to plugins/artifacts/pfn_md, e.g. disco_4")
@@ -65,7 +70,8 @@ def main() -> None:
         # DisCo estimates dCor² per batch and needs large batches; the adversary needs many steps
         batch_size = 1024 if decorrelation.method == "disco" else 256
         train_plugin(base, data, directory, epochs=args.epochs, batch_size=batch_size, patience=6,
-                     decorrelation=decorrelation, verbose=2)
+                     learning_rate=args.learning_rate, decorrelation=decorrelation,
+                     initial_artifact=args.init_from, verbose=2)
         timings[label] = time.perf_counter() - started
 
     fileset = normalise_fileset({"ttbar": [str(args.test_signal)], "qcd": [str(args.test_background)]})
@@ -75,10 +81,11 @@ def main() -> None:
                for column, h in output["hists"].items()}
     reports = decorrelation_report(classes, args.output_dir)
     record = {
-        "command": "python benchmarks/mass_decorrelation.py" + (f" --ship {args.ship}" if args.ship else ""),
+        "command": shlex.join(["python", "benchmarks/mass_decorrelation.py", *sys.argv[1:]]),
         "training_samples": [p.name for p in (*args.signal, *args.background)],
         "test_samples": [args.test_signal.name, args.test_background.name],
-        "max_per_class": args.max_per_class, "epochs_max": args.epochs,
+        "max_per_class": args.max_per_class, "epochs_max": args.epochs, "learning_rate": args.learning_rate,
+        "initialised_from": None if args.init_from is None else str(args.init_from),
         "training_seconds": timings,
         "reports": [dataclasses.asdict(r) for r in reports],
     }

@@ -78,7 +78,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
           f"{int((data.labels == 0).sum())} background jets")
     decorrelation = None if args.decorrelate is None else Decorrelation(args.decorrelate, args.strength)
     result = train_plugin(plugin, data, Path(output), epochs=args.epochs, seed=args.seed,
-                          batch_size=args.batch_size, patience=args.patience, decorrelation=decorrelation)
+                          batch_size=args.batch_size, patience=args.patience, learning_rate=args.learning_rate,
+                          decorrelation=decorrelation, initial_artifact=args.init_from)
     metrics = result.card.metrics
     print(f"wrote {output}: test AUC {metrics['auc']:.4f}, "
           f"1/eps_B(eps_S=0.3) {metrics['inv_eps_b_at_eps_s_0.3']:.1f}")
@@ -178,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--patience", type=int, default=8, help="epochs without validation improvement before stopping")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="initial Adam learning rate")
+    p.add_argument("--init-from", type=Path, metavar="ARTIFACT",
+                   help="start from this artifact's weights (same architecture), e.g. to decorrelate a trained tagger")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--decorrelate", choices=("disco", "adversary"),
                    help="train decorrelated from the jet mass (DisCo loss or a mass adversary)")

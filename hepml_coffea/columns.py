@@ -2,12 +2,13 @@
 
 For each plugin: check the required branches, build the features of every object of the
 collection (flattened over events), run the model, and unflatten the outputs back onto the
-collection as ``events.<collection>.<plugin>_<output>``.
+collection as ``events.<collection>.<plugin>_<output>``. Plugins attached together run
+together, so features they share are built once per chunk.
 
-Eager and virtual events are processed directly. Dask-awkward events go through
-``dask_awkward.map_partitions`` with a *declared* output type, so building the graph never runs
-(or loads) a model. When dask-awkward traces the graph with typetracers to find the columns to
-read, the partition function only touches the plugin's declared branches.
+Eager and virtual events are processed directly. Dask-awkward events go through one
+``dask_awkward.map_partitions`` per collection with a *declared* output type, so building the
+graph never runs (or loads) a model. When dask-awkward traces the graph with typetracers to find
+the columns to read, the partition function only touches the plugins' declared branches.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from hepml_coffea import runtime
 from hepml_coffea.errors import InvalidInputError, MissingBranchError
+from hepml_coffea.features.sharing import shared_features
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.registry import Registry, get_registry
 
@@ -154,34 +156,54 @@ def evaluate(plugin: Plugin, events) -> dict[str, np.ndarray]:
     return columns
 
 
+def evaluate_plugins(plugins: Sequence[Plugin], events) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`evaluate` for several plugins on the same eager ``events``, keyed by plugin name.
+
+    The plugins share one :func:`shared_features` scope, so a particle cloud or a constituent
+    table needed by several of them is built once.
+    """
+    with shared_features():
+        return {plugin.name: evaluate(plugin, events) for plugin in plugins}
+
+
 def _empty_output_record(plugin: Plugin) -> ak.Array:
     return ak.zip({o.name: np.zeros(0, dtype=o.dtype) for o in plugin.outputs})
 
 
-class _PartitionEvaluator:
-    """The function mapped over dask partitions (a class so it pickles with its plugin)."""
+def _empty_outputs(plugins: Sequence[Plugin]) -> ak.Array:
+    """Zero-length record ``{plugin name: {output name: value}}``, the type a partition returns."""
+    return ak.zip({plugin.name: _empty_output_record(plugin) for plugin in plugins}, depth_limit=1)
 
-    def __init__(self, plugin: Plugin):
-        self.plugin = plugin
+
+class _PartitionEvaluator:
+    """The function mapped over dask partitions (a class so it pickles with its plugins).
+
+    Returns, per object of the collection, one record field per plugin holding its outputs.
+    """
+
+    def __init__(self, plugins: Sequence[Plugin]):
+        self.plugins = tuple(plugins)
+        self.collection = self.plugins[0].collection
 
     def __call__(self, events) -> ak.Array:
-        counts = ak.num(events[self.plugin.collection], axis=1)
+        counts = ak.num(events[self.collection], axis=1)
         if ak.backend(events) == "typetracer":
             # dask-awkward is tracing which columns to read: report ours, run nothing.
             fields = events.fields
-            for branch in self.plugin.required_branches:
+            for branch in {b for plugin in self.plugins for b in plugin.required_branches}:
                 column = events
                 for part in branch_path(branch, fields):
                     column = column[part]
                 ak.typetracer.touch_data(column)
-            flat = ak.Array(_empty_output_record(self.plugin).layout.to_typetracer(forget_length=True))
+            flat = ak.Array(_empty_outputs(self.plugins).layout.to_typetracer(forget_length=True))
             return ak.unflatten(flat, counts)
-        columns = evaluate(self.plugin, events)
-        return ak.unflatten(ak.zip(columns), counts)
+        outputs = evaluate_plugins(self.plugins, events)
+        record = ak.zip({name: ak.zip(columns) for name, columns in outputs.items()}, depth_limit=1)
+        return ak.unflatten(record, counts)
 
 
-def _output_meta(plugin: Plugin) -> ak.Array:
-    empty = ak.unflatten(_empty_output_record(plugin), np.zeros(0, dtype=np.int64))
+def _output_meta(plugins: Sequence[Plugin]) -> ak.Array:
+    empty = ak.unflatten(_empty_outputs(plugins), np.zeros(0, dtype=np.int64))
     return ak.Array(empty.layout.to_typetracer(forget_length=True))
 
 
@@ -200,11 +222,27 @@ def resolve_plugins(plugins: Iterable[str | Plugin] | str, registry: Registry | 
     return resolved
 
 
+def _by_collection(plugins: Sequence[Plugin]) -> dict[str, list[Plugin]]:
+    """Group plugins by the collection they decorate, refusing two different plugins of one name."""
+    groups: dict[str, list[Plugin]] = {}
+    seen: dict[str, Plugin] = {}
+    for plugin in plugins:
+        if plugin.name in seen:
+            if seen[plugin.name] != plugin:
+                raise ValueError(f"two different plugins are both named {plugin.name!r}; their columns would clash")
+            continue
+        seen[plugin.name] = plugin
+        groups.setdefault(plugin.collection, []).append(plugin)
+    return groups
+
+
 def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry | None = None):
     """Return ``events`` with the outputs of ``plugins`` added to their collections.
 
     Works on eager, virtual and dask-awkward NanoEvents; the returned events have the same
-    type and behaviours, with ``events.<collection>.<plugin>_<output>`` columns.
+    type and behaviours, with ``events.<collection>.<plugin>_<output>`` columns. Plugins of
+    one call that decorate the same collection run together (one dask task per partition),
+    building features they share only once.
 
     :param events: NanoEvents from ``NanoEventsFactory`` or a coffea processor.
     :param plugins: plugin names (``"cutbased,substructure_dnn"``) or :class:`Plugin` objects.
@@ -213,17 +251,20 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
     dask = _is_dask(events)
     if dask:
         import dask_awkward as dak
-    for plugin in resolve_plugins(plugins, registry):
-        check_required_branches(plugin, events)
+    groups = _by_collection(resolve_plugins(plugins, registry))
+    for group in groups.values():
+        for plugin in group:
+            check_required_branches(plugin, events)
+    for collection, group in groups.items():
         if dask:
-            values = dak.map_partitions(
-                _PartitionEvaluator(plugin), events, meta=_output_meta(plugin),
-                label=f"hepml-{plugin.name}",
-            )
+            label = "hepml-" + "-".join(plugin.name for plugin in group)
+            values = dak.map_partitions(_PartitionEvaluator(group), events, meta=_output_meta(group), label=label)
             with_field = dak.with_field
         else:
-            values = _PartitionEvaluator(plugin)(events)
+            values = _PartitionEvaluator(group)(events)
             with_field = ak.with_field
-        for output in plugin.outputs:
-            events = with_field(events, values[output.name], where=(plugin.collection, plugin.column_name(output)))
+        for plugin in group:
+            for output in plugin.outputs:
+                events = with_field(events, values[plugin.name][output.name],
+                                    where=(collection, plugin.column_name(output)))
     return events

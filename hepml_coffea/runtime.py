@@ -136,12 +136,14 @@ def get_model(plugin: Plugin) -> LoadedModel:
         raise ArtifactError(f"plugin {plugin.name!r} has no model artifact to load")
     key = Path(plugin.artifact).resolve()
     cached = _models.get(key)
-    if cached is not None:
-        return cached
-    with _lock:
-        if key not in _models:
-            _models[key] = _load(plugin)
-        return _models[key]
+    if cached is None:
+        with _lock:
+            if key not in _models:
+                return _models.setdefault(key, _load(plugin))
+            cached = _models[key]
+    # the artifact may have been loaded for another plugin: it must fit this one too
+    _check_card_matches_plugin(plugin, cached.card)
+    return cached
 
 
 def _load(plugin: Plugin) -> LoadedModel:

@@ -99,3 +99,12 @@ def test_model_is_loaded_once_per_process(dnn_plugin):
         assert runtime.get_model(dnn_plugin) is first
     attach(open_events("pfnano"), [dnn_plugin])
     assert runtime.load_count() == loads
+
+
+def test_a_cached_model_is_checked_against_every_plugin_that_uses_it(dnn_plugin):
+    from hepml_coffea import get_registry
+
+    runtime.get_model(dnn_plugin)  # now cached for this artifact path
+    stranger = dataclasses.replace(get_registry().get("pfn"), artifact=dnn_plugin.artifact)
+    with pytest.raises(ArtifactError, match="'pfn'.*trained on features"):
+        runtime.get_model(stranger)

@@ -2,11 +2,14 @@
 
 Each builder maps events to a numpy array whose first axis runs over every object of a
 collection, flattened over events, in the order of ``ak.flatten(events.<collection>)``.
+Builders marked :func:`shared` run once per events object when several plugins are attached
+together (see :mod:`hepml_coffea.features.sharing`).
 """
 
 from hepml_coffea.features.constituents import constituent_branches, jet_constituents, oriented_coordinates
 from hepml_coffea.features.images import IMAGE_CHANNELS, jet_images
 from hepml_coffea.features.particles import CLOUD_FEATURES, constituent_list, particle_cloud
+from hepml_coffea.features.sharing import shared, shared_features
 from hepml_coffea.features.substructure import (
     SUBSTRUCTURE_BRANCHES,
     SUBSTRUCTURE_FEATURES,
@@ -32,5 +35,7 @@ __all__ = [
     "nsubjettiness_ratio",
     "oriented_coordinates",
     "particle_cloud",
+    "shared",
+    "shared_features",
     "top_window_features",
 ]

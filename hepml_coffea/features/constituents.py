@@ -18,6 +18,7 @@ import awkward as ak
 import numpy as np
 
 from hepml_coffea.errors import InvalidInputError
+from hepml_coffea.features.sharing import shared
 
 
 def constituent_branches(collection: str = "FatJet") -> tuple[str, ...]:
@@ -69,6 +70,7 @@ def wrap_phi(dphi: np.ndarray) -> np.ndarray:
     return (dphi + np.pi) % (2 * np.pi) - np.pi
 
 
+@shared
 def jet_constituents(events, collection: str = "FatJet") -> Constituents:
     """Follow the ``<collection>PFCands`` links and return every jet's constituents, flat."""
     jets = events[collection]
@@ -134,6 +136,7 @@ def pad(constituents: Constituents, values: np.ndarray, n_constituents: int) -> 
     return out
 
 
+@shared
 def oriented_coordinates(constituents: Constituents) -> tuple[np.ndarray, np.ndarray]:
     """DeepTop preprocessing of (eta, phi) (Macaluso & Shih, 1803.00107): centre, rotate, flip.
 

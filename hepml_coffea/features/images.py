@@ -15,12 +15,14 @@ from __future__ import annotations
 import numpy as np
 
 from hepml_coffea.features.constituents import jet_constituents, oriented_coordinates
+from hepml_coffea.features.sharing import shared
 
 IMAGE_CHANNELS = ("neutral_pt_fraction", "charged_pt_fraction", "charged_multiplicity")
 DEFAULT_PIXELS = 32
 DEFAULT_HALF_WIDTH = 0.8  # the image spans [-0.8, 0.8] in both directions: an R = 0.8 jet
 
 
+@shared
 def jet_images(
     events,
     collection: str = "FatJet",

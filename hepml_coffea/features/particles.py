@@ -14,6 +14,7 @@ from hepml_coffea.features.constituents import (
     oriented_coordinates,
     pad,
 )
+from hepml_coffea.features.sharing import shared
 
 CLOUD_FEATURES = (
     "deta", "dphi", "log_pt", "log_energy", "log_pt_rel", "log_energy_rel", "delta_r",
@@ -40,6 +41,7 @@ def _pid_flags(pdg_id: np.ndarray, charge: np.ndarray) -> list[np.ndarray]:
     return [flag.astype(np.float64) for flag in (electron, muon, photon, charged_hadron, neutral_hadron)]
 
 
+@shared
 def particle_cloud(events, collection: str = "FatJet", n_constituents: int = DEFAULT_CLOUD_SIZE) -> np.ndarray:
     """``(n_jets, n_constituents, 15)`` float32: the leading constituents as a padded point cloud.
 
@@ -69,6 +71,7 @@ def particle_cloud(events, collection: str = "FatJet", n_constituents: int = DEF
     return pad(c, values, n_constituents)
 
 
+@shared
 def constituent_list(events, collection: str = "FatJet", n_constituents: int = DEFAULT_LIST_SIZE) -> np.ndarray:
     """``(n_jets, 3 * n_constituents)`` float32 for a dense network (TopoDNN, 1704.02124).
 

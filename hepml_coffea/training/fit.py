@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import platform
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from hepml_coffea.artifacts import ModelCard, sha256_of, write_artifact
+from hepml_coffea.errors import ArtifactError
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.training.dataset import LabelledFeatures
 from hepml_coffea.training.decorrelate import Decorrelation, fit_adversary, fit_disco
@@ -47,6 +49,25 @@ def _versions() -> dict[str, str]:
     return versions
 
 
+def _initial_model(plugin: Plugin, artifact: Path):
+    """The artifact to start from, loaded and checked against ``plugin`` like any inference model."""
+    from hepml_coffea import runtime
+
+    return runtime.get_model(dataclasses.replace(plugin, artifact=artifact))
+
+
+def _copy_weights(plugin: Plugin, initial, model) -> None:
+    source = initial.model.get_weights()
+    target = [w.shape for w in model.get_weights()]
+    if [w.shape for w in source] != target:
+        raise ArtifactError(
+            f"plugin {plugin.name!r}: cannot start training from {initial.card.name!r}: its network "
+            f"has {len(source)} weight arrays of other shapes than the {len(target)} this plugin builds. "
+            "Start from an artifact of the same architecture."
+        )
+    model.set_weights(source)
+
+
 def train_plugin(
     plugin: Plugin,
     data: LabelledFeatures,
@@ -62,6 +83,7 @@ def train_plugin(
     provenance: dict[str, Any] | None = None,
     verbose: int = 2,
     decorrelation: Decorrelation | None = None,
+    initial_artifact: Path | None = None,
 ) -> TrainingResult:
     """Train ``plugin.build_model`` on ``data`` with early stopping; write the artifact to ``output``.
 
@@ -69,6 +91,10 @@ def train_plugin(
     mean and standard deviation, which the card stores so the runtime applies the identical
     transformation at inference. With ``decorrelation`` the tagger is trained decorrelated
     from ``data.mass`` (DisCo or an adversary, see :mod:`hepml_coffea.training.decorrelate`).
+
+    With ``initial_artifact`` training starts from that artifact's weights (and standardisation)
+    instead of a random initialisation: fine-tuning, e.g. decorrelating a tagger already trained
+    on the same jets, which converges where DisCo from scratch at a large lambda does not.
     """
     if plugin.build_model is None:
         raise ValueError(f"plugin {plugin.name!r} has no build_model; it cannot be trained")
@@ -78,8 +104,12 @@ def train_plugin(
     train, val, test = _split(len(data.labels), validation_fraction, test_fraction, seed)
     x = data.features.astype(np.float32)
     y = data.labels.astype(np.float32)
+    initial = None if initial_artifact is None else _initial_model(plugin, Path(initial_artifact))
     preprocessing: dict[str, list[float]] = {}
-    if plugin.standardise:
+    if initial is not None and initial.card.preprocessing:
+        preprocessing = initial.card.preprocessing  # the weights only make sense on these inputs
+        x = (x - np.asarray(preprocessing["mean"], np.float32)) / np.asarray(preprocessing["std"], np.float32)
+    elif plugin.standardise:
         reduce_axes = tuple(range(x.ndim - 1))
         mean = x[train].mean(axis=reduce_axes)
         std = x[train].std(axis=reduce_axes)
@@ -88,6 +118,8 @@ def train_plugin(
         preprocessing = {"mean": mean.tolist(), "std": std.tolist()}
 
     model = plugin.build_model(tuple(x.shape[1:]))
+    if initial is not None:
+        _copy_weights(plugin, initial, model)
     optimizer = keras.optimizers.Adam(learning_rate)
     callbacks = [
         keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
@@ -120,7 +152,9 @@ def train_plugin(
         "fit": {"epochs_max": epochs, "batch_size": batch_size, "patience": patience,
                 "learning_rate": learning_rate, "loss": "binary_crossentropy",
                 "lr_schedule": "halved after patience // 3 epochs without improvement",
-                "decorrelation": None if decorrelation is None else decorrelation.record()},
+                "decorrelation": None if decorrelation is None else decorrelation.record(),
+                "initialised_from": None if initial is None else {
+                    "artifact": str(initial_artifact), "name": initial.card.name, "sha256": initial.card.sha256}},
         "versions": _versions(),
         **(provenance or {}),
     }
