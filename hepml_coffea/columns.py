@@ -190,7 +190,7 @@ class _PartitionEvaluator:
         if ak.backend(events) == "typetracer":
             # dask-awkward is tracing which columns to read: report ours, run nothing.
             fields = events.fields
-            for branch in {b for plugin in self.plugins for b in plugin.required_branches}:
+            for branch in sorted({b for plugin in self.plugins for b in plugin.required_branches}):
                 column = events
                 for part in branch_path(branch, fields):
                     column = column[part]
