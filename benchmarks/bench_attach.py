@@ -18,19 +18,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def _median_seconds(call, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import median_seconds
 
 
 def main() -> None:
@@ -67,13 +58,14 @@ def main() -> None:
             events.FatJet[plugin.column_names[0]]
 
     one_by_one()  # warm-up: load and trace every model
-    shared = _median_seconds(together, args.repeats)
-    separate = _median_seconds(one_by_one, args.repeats)
+    shared = median_seconds(together, args.repeats, warm_up=False)
+    separate = median_seconds(one_by_one, args.repeats, warm_up=False)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"{args.events} ttbar events ({n_jets} FatJets, {args.mode}); repeats {args.repeats}")
     print(f"plugins: {', '.join(p.name for p in plugins)}")
     for plugin in plugins:
-        features = _median_seconds(lambda plugin=plugin: plugin.features(events_for_call()), args.repeats)
+        features = median_seconds(lambda plugin=plugin: plugin.features(events_for_call()), args.repeats,
+                                  warm_up=False)
         print(f"  features alone, {plugin.name:>17}: {1e3 * features:8.0f} ms")
     print(f"one attach call (shared features): {1e3 * shared:8.0f} ms median")
     print(f"one call per plugin (baseline):    {1e3 * separate:8.0f} ms median")

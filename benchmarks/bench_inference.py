@@ -12,22 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-
-
-def _median_seconds(call, repeats: int) -> float:
-    call()  # warm-up: tracing / first-call costs are not steady-state throughput
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from timing import median_seconds
 
 
 def main() -> None:
@@ -59,8 +48,8 @@ def main() -> None:
     for size in args.sizes:
         features = rng.normal(size=(size, 4)).astype(np.float32)
         standardised = (features - ours._mean) * ours._scale
-        t_ours = _median_seconds(lambda: ours.predict(features, batch_size=args.batch_size), args.repeats)
-        t_peer = _median_seconds(lambda: peer.numpy_call(standardised), args.repeats)
+        t_ours = median_seconds(lambda: ours.predict(features, batch_size=args.batch_size), args.repeats)
+        t_peer = median_seconds(lambda: peer.numpy_call(standardised), args.repeats)
         print(f"{size:>15} {1e3 * t_ours:>10.2f} {size / t_ours:>12.0f} {1e3 * t_peer:>16.2f} "
               f"{size / t_peer:>18.0f} {t_peer / t_ours:>6.2f}")
 
