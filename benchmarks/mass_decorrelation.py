@@ -46,8 +46,12 @@ def main() -> None:
     parser.add_argument("--adversary-lambdas", type=float, nargs="*", default=[10.0])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--disco-batch-size", type=int, default=1024,
+                        help="DisCo batch size: dCor² is estimated over the background jets of each batch")
     parser.add_argument("--init-from", type=Path,
                         help="fine-tune the variants from this artifact (e.g. plugins/artifacts/pfn) instead of training from scratch")
+    parser.add_argument("--flatten-mass", action="store_true",
+                        help="weight QCD jets to a flat mass distribution in the decorrelation term (labels get _flat)")
     parser.add_argument("--work-dir", type=Path, default=ZOO / "decorrelation")
     parser.add_argument("--output-dir", type=Path, default=REPO / "docs" / "decorrelation")
     parser.add_argument("--ship", help="variant to copy to plugins/artifacts/pfn_md, e.g. disco_4")
@@ -57,8 +61,11 @@ def main() -> None:
     registry = get_registry()
     base = registry.get("pfn_md")
     data = load_labelled_features(base, args.signal, args.background, max_per_class=args.max_per_class)
-    variants = {f"disco_{lam:g}": Decorrelation("disco", lam) for lam in args.disco_lambdas}
-    variants |= {f"adversary_{lam:g}": Decorrelation("adversary", lam) for lam in args.adversary_lambdas}
+    suffix = "_flat" if args.flatten_mass else ""
+    variants = {f"disco_{lam:g}{suffix}": Decorrelation("disco", lam, flatten_mass=args.flatten_mass)
+                for lam in args.disco_lambdas}
+    variants |= {f"adversary_{lam:g}{suffix}": Decorrelation("adversary", lam, flatten_mass=args.flatten_mass)
+                 for lam in args.adversary_lambdas}
     plugins = [registry.get("pfn")]
     timings = {}
     for label, decorrelation in variants.items():
@@ -68,7 +75,7 @@ def main() -> None:
             continue
         started = time.perf_counter()
         # DisCo estimates dCor² per batch and needs large batches; the adversary needs many steps
-        batch_size = 1024 if decorrelation.method == "disco" else 256
+        batch_size = args.disco_batch_size if decorrelation.method == "disco" else 256
         train_plugin(base, data, directory, epochs=args.epochs, batch_size=batch_size, patience=6,
                      learning_rate=args.learning_rate, decorrelation=decorrelation,
                      initial_artifact=args.init_from, verbose=2)
@@ -85,6 +92,7 @@ def main() -> None:
         "training_samples": [p.name for p in (*args.signal, *args.background)],
         "test_samples": [args.test_signal.name, args.test_background.name],
         "max_per_class": args.max_per_class, "epochs_max": args.epochs, "learning_rate": args.learning_rate,
+        "disco_batch_size": args.disco_batch_size,
         "initialised_from": None if args.init_from is None else str(args.init_from),
         "training_seconds": timings,
         "reports": [dataclasses.asdict(r) for r in reports],

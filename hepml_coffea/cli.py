@@ -72,11 +72,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     output = args.output or plugin.artifact
     if output is None:
         raise HepmlCoffeaError(f"plugin {plugin.name!r} has no artifact path; pass --output DIR")
+    if args.flatten_mass and args.decorrelate is None:
+        raise HepmlCoffeaError("--flatten-mass weights the decorrelation term; add --decorrelate disco or adversary")
+    decorrelation = None if args.decorrelate is None else Decorrelation(
+        args.decorrelate, args.strength, flatten_mass=args.flatten_mass)
     data = load_labelled_features(plugin, args.signal, args.background, signal_label=args.signal_label,
                                   max_per_class=args.max_per_class, seed=args.seed)
     print(f"training {plugin.name}: {int(data.labels.sum())} signal and "
           f"{int((data.labels == 0).sum())} background jets")
-    decorrelation = None if args.decorrelate is None else Decorrelation(args.decorrelate, args.strength)
     result = train_plugin(plugin, data, Path(output), epochs=args.epochs, seed=args.seed,
                           batch_size=args.batch_size, patience=args.patience, learning_rate=args.learning_rate,
                           decorrelation=decorrelation, initial_artifact=args.init_from)
@@ -187,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train decorrelated from the jet mass (DisCo loss or a mass adversary)")
     p.add_argument("--lambda", dest="strength", type=float, default=10.0,
                    help="decorrelation strength lambda (default 10)")
+    p.add_argument("--flatten-mass", action="store_true",
+                   help="weight background jets to a flat mass distribution in the decorrelation term")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="compare taggers on labelled samples: table and ROC curves")

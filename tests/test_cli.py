@@ -77,3 +77,11 @@ def test_rank_correlation_of_monotonic_relations():
     x = np.random.default_rng(1).normal(size=50)
     assert np.isclose(rank_correlation(x, np.exp(x)), 1.0)
     assert np.isclose(rank_correlation(x, -3 * x), -1.0)
+
+
+def test_train_refuses_mass_flattening_without_decorrelation(tmp_path, capsys):
+    sample = str(cms_file("pfnano"))
+    assert main(["train", "--plugin", "pfn", "--signal", sample, "--background", sample,
+                 "--output", str(tmp_path / "pfn"), "--flatten-mass"]) == 2
+    assert "add --decorrelate disco or adversary" in capsys.readouterr().err
+    assert not (tmp_path / "pfn").exists()

@@ -9,6 +9,11 @@
   ``cross entropy - lambda * adversary loss`` while the adversary minimises its own loss, one
   step each per batch. Needs the TensorFlow backend (it uses ``tf.GradientTape``).
 
+With ``flatten_mass`` the background jets enter the decorrelation term with weights that make
+their mass distribution flat (as Shimmin et al. do for their adversary): the QCD mass spectrum
+falls steeply, so unweighted the term is dominated by light jets, while the jets a tagger cut
+keeps, and sculpts, sit near the top mass.
+
 Only the tagger is saved: the artifact has the plain network's inputs and outputs, so a
 mass-decorrelated plugin runs exactly like its parent.
 """
@@ -26,14 +31,17 @@ METHODS = ("disco", "adversary")
 class Decorrelation:
     """How to decorrelate: ``method`` (disco or adversary) with strength ``strength`` (lambda).
 
-    :param mass_bins: adversary only: it classifies the mass into this many bins over
-        ``mass_range`` [GeV] (jets outside go to the edge bins).
+    :param mass_bins: the mass is binned into this many bins over ``mass_range`` [GeV] (jets
+        outside go to the edge bins): the adversary's classes and the flattening weights.
+    :param flatten_mass: weight background jets to a flat mass distribution in the
+        decorrelation term (see :func:`background_weights`).
     """
 
     method: str
     strength: float
     mass_bins: int = 20
     mass_range: tuple[float, float] = (0.0, 300.0)
+    flatten_mass: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -43,6 +51,36 @@ class Decorrelation:
 
     def record(self) -> dict:
         return asdict(self)
+
+
+#: cap on a flattening weight (mean 1), so the few jets of a sparse mass bin cannot dominate a batch
+MAX_FLATTENING_WEIGHT = 10.0
+
+
+def mass_bin_index(mass: np.ndarray, decorrelation: Decorrelation) -> np.ndarray:
+    """The mass bin of every jet; jets outside ``mass_range`` go to the edge bins."""
+    low, high = decorrelation.mass_range
+    index = np.floor((np.asarray(mass, np.float64) - low) / (high - low) * decorrelation.mass_bins)
+    return np.clip(index, 0, decorrelation.mass_bins - 1).astype(np.int64)
+
+
+def background_weights(labels: np.ndarray, mass: np.ndarray, decorrelation: Decorrelation) -> np.ndarray:
+    """Weight of every jet in the decorrelation term: 0 for signal, 1 for background.
+
+    With ``decorrelation.flatten_mass`` a background jet gets the inverse of its mass bin's
+    population instead, normalised to mean 1 over the background and capped at
+    :data:`MAX_FLATTENING_WEIGHT` (then normalised again).
+    """
+    background = np.asarray(labels) == 0
+    weights = background.astype(np.float32)
+    if not decorrelation.flatten_mass or not background.any():
+        return weights
+    bins = mass_bin_index(np.asarray(mass)[background], decorrelation)
+    population = np.bincount(bins, minlength=decorrelation.mass_bins)
+    flat = 1.0 / population[bins]
+    flat = np.minimum(flat / flat.mean(), MAX_FLATTENING_WEIGHT)
+    weights[background] = flat / flat.mean()
+    return weights
 
 
 def _disco_penalty_layer(strength: float):
@@ -61,7 +99,7 @@ def _disco_penalty_layer(strength: float):
     return DiscoPenalty(name="disco_penalty")
 
 
-def fit_disco(model, x, y, mass, train, val, *, strength: float, epochs: int, batch_size: int,
+def fit_disco(model, x, y, mass, train, val, *, decorrelation: Decorrelation, epochs: int, batch_size: int,
               optimizer, callbacks, verbose) -> dict[str, list[float]]:
     """Fit ``model`` with the DisCo loss; returns the Keras history (``loss`` includes the penalty)."""
     import keras
@@ -69,12 +107,14 @@ def fit_disco(model, x, y, mass, train, val, *, strength: float, epochs: int, ba
     features = keras.Input(shape=x.shape[1:], name="features")
     jet_mass = keras.Input(shape=(1,), name="mass")
     background = keras.Input(shape=(1,), name="background")
-    score = _disco_penalty_layer(strength)([model(features), jet_mass, background])
+    score = _disco_penalty_layer(decorrelation.strength)([model(features), jet_mass, background])
     wrapper = keras.Model([features, jet_mass, background], score)
     wrapper.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
 
+    weights = background_weights(y, mass, decorrelation)[:, None]
+
     def inputs(rows):
-        return [x[rows], mass[rows, None].astype(np.float32), (1.0 - y[rows, None]).astype(np.float32)]
+        return [x[rows], mass[rows, None].astype(np.float32), weights[rows]]
 
     history = wrapper.fit(inputs(train), y[train], validation_data=(inputs(val), y[val]), epochs=epochs,
                           batch_size=batch_size, verbose=verbose, callbacks=callbacks, shuffle=True)
@@ -90,9 +130,8 @@ def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation
 
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("adversarial decorrelation needs the TensorFlow Keras backend (KERAS_BACKEND=tensorflow)")
-    low, high = decorrelation.mass_range
-    mass_bin = np.clip(((mass - low) / (high - low) * decorrelation.mass_bins).astype(np.int64),
-                       0, decorrelation.mass_bins - 1)
+    mass_bin = mass_bin_index(mass, decorrelation)
+    weights = background_weights(y, mass, decorrelation)
     adversary = keras.Sequential([
         keras.Input(shape=(1,)),
         keras.layers.Dense(64, activation="relu"),
@@ -127,9 +166,8 @@ def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation
 
     def objective(rows) -> tuple[float, float]:
         score = model.predict(x[rows], batch_size=4096, verbose=0)
-        background = (1.0 - y[rows]).astype(np.float32)
         classification = float(cross_entropy(y[rows, None], score))
-        adversary_loss = float(mass_loss(mass_bin[rows], adversary.predict(score, verbose=0), sample_weight=background))
+        adversary_loss = float(mass_loss(mass_bin[rows], adversary.predict(score, verbose=0), sample_weight=weights[rows]))
         return classification, adversary_loss
 
     rng = np.random.default_rng(seed)
@@ -140,7 +178,7 @@ def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             xb, yb = x[rows], y[rows, None]
-            bins, background = mass_bin[rows], (1.0 - y[rows]).astype(np.float32)
+            bins, background = mass_bin[rows], weights[rows]
             adversary_step(xb, bins, background)
             tagger_step(xb, yb, bins, background)
         classification, adversary_loss = objective(train[: min(len(train), 20_000)])

@@ -131,7 +131,7 @@ def train_plugin(
         history = model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=epochs,
                             batch_size=batch_size, verbose=verbose, callbacks=callbacks).history
     elif decorrelation.method == "disco":
-        history = fit_disco(model, x, y, data.mass, train, val, strength=decorrelation.strength, epochs=epochs,
+        history = fit_disco(model, x, y, data.mass, train, val, decorrelation=decorrelation, epochs=epochs,
                             batch_size=batch_size, optimizer=optimizer, callbacks=callbacks, verbose=verbose)
     else:
         history = fit_adversary(model, x, y, data.mass, train, val, decorrelation=decorrelation, epochs=epochs,

@@ -13,7 +13,12 @@ import pytest
 from hepml_coffea import get_registry
 from hepml_coffea.decorrelation import distance_correlation_arrays
 from hepml_coffea.training import LabelledFeatures, train_plugin
-from hepml_coffea.training.decorrelate import Decorrelation
+from hepml_coffea.training.decorrelate import (
+    MAX_FLATTENING_WEIGHT,
+    Decorrelation,
+    background_weights,
+    mass_bin_index,
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +68,32 @@ def test_decorrelation_options_are_validated():
         Decorrelation("mine", 1.0)
     with pytest.raises(ValueError, match=">= 0"):
         Decorrelation("disco", -1.0)
+
+
+def test_flattening_weights_make_the_background_mass_flat():
+    rng = np.random.default_rng(3)
+    population = np.array([5000, 3000, 2000, 1000, 500, 200, 100, 20, 5, 1])  # per 20 GeV bin
+    mass = np.concatenate([rng.uniform(20 * k, 20 * k + 20, n) for k, n in enumerate(population)])
+    labels = np.r_[np.zeros(len(mass)), np.ones(300)]
+    mass = np.r_[mass, rng.normal(172, 15, 300)]
+    option = Decorrelation("disco", 1.0, mass_bins=10, mass_range=(0.0, 200.0), flatten_mass=True)
+    weights = background_weights(labels, mass, option)
+    background = weights[labels == 0]
+    assert np.all(weights[labels == 1] == 0)
+    assert background.mean() == pytest.approx(1.0)
+    weighted = np.bincount(mass_bin_index(mass[labels == 0], option), weights=background)
+    # bins 0-5 end up equally populated; bins 6-9 are so sparse that their weight hits the cap
+    np.testing.assert_allclose(weighted[:6], weighted[0], rtol=1e-6)
+    assert np.ptp(background[population[:6].sum():]) == 0
+    assert weighted[6] < weighted[0]
+    # before the cap, bin k weighs N / (10 * population_k) relative to the mean
+    uncapped_first_bin = population.sum() / (10 * population[0])
+    assert background.max() / background[0] == pytest.approx(MAX_FLATTENING_WEIGHT / uncapped_first_bin)
+
+
+def test_without_flattening_background_weighs_one():
+    labels = np.array([0, 1, 0, 0])
+    weights = background_weights(labels, np.array([10.0, 170.0, 400.0, -5.0]), Decorrelation("disco", 1.0))
+    np.testing.assert_array_equal(weights, [1, 0, 1, 1])
+    np.testing.assert_array_equal(mass_bin_index(np.array([-5.0, 0.0, 14.9, 15.0, 400.0]),
+                                                 Decorrelation("adversary", 1.0)), [0, 0, 0, 1, 19])
