@@ -13,6 +13,7 @@ The plain tagger is the score called ``--plain`` (it must be in every run, with 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 from pathlib import Path
@@ -33,14 +34,14 @@ def run_label(record: dict, score: str) -> str:
     return ", ".join(parts)
 
 
-def load_runs(paths: list[Path], plain: str) -> tuple[dict, list[tuple[str, dict, dict]]]:
-    """The plain tagger's report and (run label, record, report) for every other score."""
+def load_runs(paths: list[Path], plain: str) -> tuple[dict, list[tuple[str, dict]]]:
+    """The plain tagger's report and (run label, report) for every other score."""
     plain_report, points = None, []
     for path in paths:
         record = json.loads(path.read_text())
         for report in record["reports"]:
             if report["score"] != plain:
-                points.append((run_label(record, report["score"]), record, report))
+                points.append((run_label(record, report["score"]), report))
             elif plain_report is None:
                 plain_report = report
             elif not math.isclose(report["r50"], plain_report["r50"]):
@@ -51,17 +52,16 @@ def load_runs(paths: list[Path], plain: str) -> tuple[dict, list[tuple[str, dict
     return plain_report, points
 
 
-def plot(plain: dict, points: list[tuple[str, dict, dict]], path: Path) -> None:
+def plot(plain: dict, points: list[tuple[str, dict]], path: Path) -> None:
     fig = Figure(figsize=(7, 5))
     ax = fig.subplots()
     r50_floor, inv_jsd_floor = plain["r50"] / 3, 10 * plain["inv_jsd50"]
     ax.fill_between([r50_floor, 2 * plain["r50"]], inv_jsd_floor, 1e3, color="tab:green", alpha=0.15,
                     label="issue #5 target (vs plain)")
     ax.scatter(plain["r50"], plain["inv_jsd50"], marker="*", s=150, color="black", label="plain", zorder=3)
-    labels = sorted({label for label, _, _ in points})
-    markers = "osD^vP<>"
-    for marker, label in zip(markers, labels):
-        chosen = [report for run, _, report in points if run == label]
+    labels = sorted({label for label, _ in points})
+    for marker, label in zip(itertools.cycle("osD^vP<>"), labels):
+        chosen = [report for run, report in points if run == label]
         ax.scatter([r["r50"] for r in chosen], [r["inv_jsd50"] for r in chosen], marker=marker, label=label,
                    alpha=0.8, zorder=2)
         for report in chosen:
@@ -79,10 +79,10 @@ def plot(plain: dict, points: list[tuple[str, dict, dict]], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def table(plain: dict, points: list[tuple[str, dict, dict]]) -> str:
+def table(plain: dict, points: list[tuple[str, dict]]) -> str:
     lines = ["| run | score | R50 | 1/JSD50 | R50 / plain | 1/JSD50 / plain |", "|---|---|---|---|---|---|",
              f"| plain | {plain['score']} | {plain['r50']:.1f} | {plain['inv_jsd50']:.1f} | 1 | 1 |"]
-    for label, _, report in sorted(points, key=lambda p: (p[0], -p[2]["r50"])):
+    for label, report in sorted(points, key=lambda p: (p[0], -p[1]["r50"])):
         lines.append(f"| {label} | {report['score']} | {report['r50']:.1f} | {report['inv_jsd50']:.1f} | "
                      f"{report['r50'] / plain['r50']:.3f} | {report['inv_jsd50'] / plain['inv_jsd50']:.1f} |")
     return "\n".join(lines) + "\n"

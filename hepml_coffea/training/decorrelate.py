@@ -89,11 +89,12 @@ def _disco_penalty_layer(strength: float):
     from hepml_coffea.training.losses import distance_correlation_loss
 
     class DiscoPenalty(keras.layers.Layer):
-        """Passes the score through and adds lambda * dCor²(mass, score) over background jets."""
+        """Passes the score through and adds lambda * dCor²(mass, score), jets weighted by
+        :func:`background_weights` (signal jets weigh 0)."""
 
         def call(self, inputs):
-            score, mass, background = inputs
-            self.add_loss(strength * distance_correlation_loss(mass, score, background))
+            score, mass, weight = inputs
+            self.add_loss(strength * distance_correlation_loss(mass, score, weight))
             return score
 
     return DiscoPenalty(name="disco_penalty")
@@ -106,9 +107,9 @@ def fit_disco(model, x, y, mass, train, val, *, decorrelation: Decorrelation, ep
 
     features = keras.Input(shape=x.shape[1:], name="features")
     jet_mass = keras.Input(shape=(1,), name="mass")
-    background = keras.Input(shape=(1,), name="background")
-    score = _disco_penalty_layer(decorrelation.strength)([model(features), jet_mass, background])
-    wrapper = keras.Model([features, jet_mass, background], score)
+    weight = keras.Input(shape=(1,), name="decorrelation_weight")
+    score = _disco_penalty_layer(decorrelation.strength)([model(features), jet_mass, weight])
+    wrapper = keras.Model([features, jet_mass, weight], score)
     wrapper.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
 
     weights = background_weights(y, mass, decorrelation)[:, None]
@@ -145,20 +146,20 @@ def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation
     strength = float(decorrelation.strength)
 
     @tf.function
-    def adversary_step(xb, bins, background):
+    def adversary_step(xb, bins, weight):
         score = model(xb, training=False)
         with tf.GradientTape() as tape:
-            loss = mass_loss(bins, adversary(score, training=True), sample_weight=background)
+            loss = mass_loss(bins, adversary(score, training=True), sample_weight=weight)
         grads = tape.gradient(loss, adversary.trainable_variables)
         adversary_optimizer.apply_gradients(zip(grads, adversary.trainable_variables))
         return loss
 
     @tf.function
-    def tagger_step(xb, yb, bins, background):
+    def tagger_step(xb, yb, bins, weight):
         with tf.GradientTape() as tape:
             score = model(xb, training=True)
             classification = cross_entropy(yb, score)
-            adversary_loss = mass_loss(bins, adversary(score, training=False), sample_weight=background)
+            adversary_loss = mass_loss(bins, adversary(score, training=False), sample_weight=weight)
             loss = classification - strength * adversary_loss
         grads = tape.gradient(loss, model.trainable_variables)
         tagger_optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -178,9 +179,9 @@ def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             xb, yb = x[rows], y[rows, None]
-            bins, background = mass_bin[rows], weights[rows]
-            adversary_step(xb, bins, background)
-            tagger_step(xb, yb, bins, background)
+            bins, weight = mass_bin[rows], weights[rows]
+            adversary_step(xb, bins, weight)
+            tagger_step(xb, yb, bins, weight)
         classification, adversary_loss = objective(train[: min(len(train), 20_000)])
         val_classification, val_adversary = objective(val)
         val_objective = val_classification - strength * val_adversary
