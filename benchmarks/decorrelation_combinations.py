@@ -132,6 +132,7 @@ def main() -> None:
         return {"kind": kind, "label": label, "r50": r, "inv_jsd50": j, "scores": scores}
 
     plain = point("plain", "plain", test_scores.pop("plain"))
+    del plain["scores"]
     points = [point("single", label, s) for label, s in test_scores.items()]
     for members in range(2, args.max_members + 1):
         for combination in itertools.combinations(variants, members):
