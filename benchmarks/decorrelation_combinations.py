@@ -24,7 +24,6 @@ import argparse
 import dataclasses
 import itertools
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -34,10 +33,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from hepml_coffea import get_registry, runtime
-from hepml_coffea.decorrelation import inv_jsd50, r50
+from hepml_coffea.decorrelation import MASS, SCORE, inv_jsd50, r50
+from hepml_coffea.plugin import Plugin
 from hepml_coffea.training import load_labelled_features
+from zoo import add_sample_arguments
 
-ZOO = Path(os.environ.get("HEPML_COFFEA_ZOO", "~/.cache/hepml-coffea/zoo")).expanduser()
 REPO = Path(__file__).resolve().parents[1]
 DDT_MASS_EDGES = np.linspace(0.0, 300.0, 31)
 DDT_MIN_JETS = 50  # bins with fewer training QCD jets keep the global cut
@@ -47,8 +47,8 @@ ALPHAS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
 def figures_of_merit(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> tuple[float, float]:
     """(R50, 1/JSD50) of ``scores`` in [0, 1], read from (mass, score) histograms."""
     def filled(selection: np.ndarray) -> hist.Hist:
-        h = hist.Hist(hist.axis.Regular(60, 0.0, 300.0, name="mass"), hist.axis.Regular(1000, 0.0, 1.0, name="score"))
-        return h.fill(mass=mass[selection], score=scores[selection])
+        h = hist.Hist(hist.axis.Regular(60, 0.0, 300.0, name=MASS), hist.axis.Regular(1000, 0.0, 1.0, name=SCORE))
+        return h.fill(**{MASS: mass[selection], SCORE: scores[selection]})
 
     signal, background = filled(labels == 1), filled(labels == 0)
     return r50(signal, background), inv_jsd50(signal, background)
@@ -79,8 +79,8 @@ def shifted(scores: np.ndarray, mass: np.ndarray, offsets: np.ndarray, alpha: fl
     return 1.0 / (1.0 + np.exp(-(_logit(scores) - alpha * offsets[bins])))
 
 
-def predict(variants: dict[str, Path], features: np.ndarray) -> dict[str, np.ndarray]:
-    base = get_registry().get("pfn_md")
+def predict(base: Plugin, variants: dict[str, Path], features: np.ndarray) -> dict[str, np.ndarray]:
+    """Scores of ``base``'s network with each variant's weights."""
     scores = {}
     for index, (label, directory) in enumerate(variants.items()):
         plugin = dataclasses.replace(base, name=f"combination_{index}", artifact=directory)
@@ -108,12 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("variants", type=Path, nargs="+", help="artifact directories of decorrelated variants")
     parser.add_argument("--plain", type=Path, default=REPO / "plugins" / "artifacts" / "pfn")
-    parser.add_argument("--signal", type=Path, nargs="+",
-                        default=[ZOO / "ttbar_100000_seed31.root", ZOO / "ttbar_25000_seed21.root"])
-    parser.add_argument("--background", type=Path, nargs="+",
-                        default=[ZOO / "qcd_60000_seed32.root", ZOO / "qcd_25000_seed22.root"])
-    parser.add_argument("--test-signal", type=Path, default=ZOO / "ttbar_170000_seed101.root")
-    parser.add_argument("--test-background", type=Path, default=ZOO / "qcd_105000_seed102.root")
+    add_sample_arguments(parser)
     parser.add_argument("--max-members", type=int, default=3)
     parser.add_argument("--bootstrap", type=int, default=20,
                         help="resamplings of the held-out jets for the spread of the closest point of each kind")
@@ -124,8 +119,8 @@ def main() -> None:
     base = get_registry().get("pfn_md")
     training = load_labelled_features(base, args.signal, args.background, max_per_class=38000)
     test = load_labelled_features(base, [args.test_signal], [args.test_background])
-    train_scores = predict(variants, training.features)
-    test_scores = predict({"plain": args.plain, **variants}, test.features)
+    train_scores = predict(base, variants, training.features)
+    test_scores = predict(base, {"plain": args.plain, **variants}, test.features)
 
     def point(kind: str, label: str, scores: np.ndarray) -> dict:
         r, j = figures_of_merit(scores, test.labels, test.mass)

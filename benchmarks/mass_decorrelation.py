@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shlex
 import shutil
 import sys
@@ -28,19 +27,14 @@ from hepml_coffea.execution import normalise_fileset, run_processor
 from hepml_coffea.training import load_labelled_features, train_plugin
 from hepml_coffea.training.decorrelate import Decorrelation
 from hepml_processors import TaggingProcessor
+from zoo import ZOO, add_sample_arguments
 
-ZOO = Path(os.environ.get("HEPML_COFFEA_ZOO", "~/.cache/hepml-coffea/zoo")).expanduser()
 REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--signal", type=Path, nargs="+",
-                        default=[ZOO / "ttbar_100000_seed31.root", ZOO / "ttbar_25000_seed21.root"])
-    parser.add_argument("--background", type=Path, nargs="+",
-                        default=[ZOO / "qcd_60000_seed32.root", ZOO / "qcd_25000_seed22.root"])
-    parser.add_argument("--test-signal", type=Path, default=ZOO / "ttbar_170000_seed101.root")
-    parser.add_argument("--test-background", type=Path, default=ZOO / "qcd_105000_seed102.root")
+    add_sample_arguments(parser)
     parser.add_argument("--max-per-class", type=int, default=20000)
     parser.add_argument("--disco-lambdas", type=float, nargs="*", default=[2.0, 10.0, 50.0])
     parser.add_argument("--adversary-lambdas", type=float, nargs="*", default=[10.0])

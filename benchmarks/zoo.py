@@ -1,0 +1,19 @@
+"""The tagger-zoo samples (made by benchmarks/tagger_zoo.sh) as command-line defaults."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+ZOO = Path(os.environ.get("HEPML_COFFEA_ZOO", "~/.cache/hepml-coffea/zoo")).expanduser()
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--signal``/``--background`` (training) and ``--test-signal``/``--test-background`` (held out)."""
+    parser.add_argument("--signal", type=Path, nargs="+",
+                        default=[ZOO / "ttbar_100000_seed31.root", ZOO / "ttbar_25000_seed21.root"])
+    parser.add_argument("--background", type=Path, nargs="+",
+                        default=[ZOO / "qcd_60000_seed32.root", ZOO / "qcd_25000_seed22.root"])
+    parser.add_argument("--test-signal", type=Path, default=ZOO / "ttbar_170000_seed101.root")
+    parser.add_argument("--test-background", type=Path, default=ZOO / "qcd_105000_seed102.root")
