@@ -44,13 +44,18 @@ DDT_MIN_JETS = 50  # bins with fewer training QCD jets keep the global cut
 ALPHAS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
 
 
-def figures_of_merit(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> tuple[float, float]:
-    """(R50, 1/JSD50) of ``scores`` in [0, 1], read from (mass, score) histograms."""
+def mass_score_hists(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> tuple[hist.Hist, hist.Hist]:
+    """Signal and background (mass, score) histograms of ``scores`` in [0, 1], binned as in the study."""
     def filled(selection: np.ndarray) -> hist.Hist:
         h = hist.Hist(hist.axis.Regular(60, 0.0, 300.0, name=MASS), hist.axis.Regular(1000, 0.0, 1.0, name=SCORE))
         return h.fill(**{MASS: mass[selection], SCORE: scores[selection]})
 
-    signal, background = filled(labels == 1), filled(labels == 0)
+    return filled(labels == 1), filled(labels == 0)
+
+
+def figures_of_merit(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> tuple[float, float]:
+    """(R50, 1/JSD50) of ``scores`` in [0, 1], read from (mass, score) histograms."""
+    signal, background = mass_score_hists(scores, labels, mass)
     return r50(signal, background), inv_jsd50(signal, background)
 
 
@@ -118,7 +123,7 @@ def main() -> None:
     variants = {f"{d.parent.name}/{d.name}": d for d in args.variants}
     base = get_registry().get("pfn_md")
     training = load_labelled_features(base, args.signal, args.background, max_per_class=38000)
-    test = load_labelled_features(base, [args.test_signal], [args.test_background])
+    test = load_labelled_features(base, args.test_signal, args.test_background)
     train_scores = predict(base, variants, training.features)
     test_scores = predict(base, {"plain": args.plain, **variants}, test.features)
 
@@ -152,7 +157,7 @@ def main() -> None:
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
     record = {"command": shlex.join(["python", "benchmarks/decorrelation_combinations.py", *sys.argv[1:]]),
-              "test_samples": [args.test_signal.name, args.test_background.name], "plain": plain, "points": points}
+              "test_samples": [f.name for f in (*args.test_signal, *args.test_background)], "plain": plain, "points": points}
     (args.output_dir / "combinations.json").write_text(json.dumps(record, indent=2) + "\n")
     plot(points, plain, args.output_dir / "combinations.png")
     rows = ["| kind | closest to the target | R50 | 1/JSD50 | fraction of target |", "|---|---|---|---|---|",

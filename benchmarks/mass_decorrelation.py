@@ -75,7 +75,7 @@ def main() -> None:
                      initial_artifact=args.init_from, verbose=2)
         timings[label] = time.perf_counter() - started
 
-    fileset = normalise_fileset({"ttbar": [str(args.test_signal)], "qcd": [str(args.test_background)]})
+    fileset = normalise_fileset({"ttbar": [str(f) for f in args.test_signal], "qcd": [str(f) for f in args.test_background]})
     processor_instance = TaggingProcessor(plugins, truth_label="truthLabel", score_bins=1000)
     output = run_processor(processor_instance, fileset, executor="iterative", chunksize=20_000)
     classes = {column: select_classes(h, signal_dataset="ttbar", background_dataset="qcd")
@@ -84,7 +84,7 @@ def main() -> None:
     record = {
         "command": shlex.join(["python", "benchmarks/mass_decorrelation.py", *sys.argv[1:]]),
         "training_samples": [p.name for p in (*args.signal, *args.background)],
-        "test_samples": [args.test_signal.name, args.test_background.name],
+        "test_samples": [f.name for f in (*args.test_signal, *args.test_background)],
         "max_per_class": args.max_per_class, "epochs_max": args.epochs, "learning_rate": args.learning_rate,
         "disco_batch_size": args.disco_batch_size,
         "initialised_from": None if args.init_from is None else str(args.init_from),

@@ -2,7 +2,7 @@
 # Reproduce the tagger zoo: generate the samples (skipped when present), train every shipped
 # network on them, and evaluate all taggers on the held-out samples. docs/taggers.md holds the
 # results and the timings on a 2-core CPU. Usage:
-#   benchmarks/tagger_zoo.sh [generate|train|evaluate|all]   (default: all)
+#   benchmarks/tagger_zoo.sh [generate|decorrelation|train|evaluate|all]   (default: all)
 set -euo pipefail
 CACHE=${HEPML_COFFEA_ZOO:-$HOME/.cache/hepml-coffea/zoo}
 mkdir -p "$CACHE"
@@ -22,6 +22,14 @@ if [[ $step == generate || $step == evaluate || $step == all ]]; then
     # held-out: seeds never used for training, >= 50k jets per class
     SIGNAL_TEST=$(sample ttbar 170000 101)
     BACKGROUND_TEST=$(sample qcd 105000 102)
+fi
+
+if [[ $step == generate || $step == decorrelation || $step == all ]]; then
+    # mass decorrelation (docs/decorrelation.md): a validation pair to choose the shipped pfn_md
+    # on, and more held-out QCD, because 1/JSD50 needs many QCD jets passing a tight cut
+    sample ttbar 30000 104 >/dev/null
+    sample qcd 60000 103 >/dev/null
+    sample qcd 200000 105 >/dev/null
 fi
 
 if [[ $step == train || $step == all ]]; then

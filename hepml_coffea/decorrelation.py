@@ -63,12 +63,15 @@ class WorkingPoint:
 class DecorrelationReport:
     """DisCo's figures of merit for one score, at the cut that keeps 50% of the signal.
 
-    ``n_background`` is the sum of the background weights (the jet count for unit weights).
+    ``n_background`` is the sum of the background weights (the jet count for unit weights);
+    ``inv_jsd50_ceiling`` is the largest 1/JSD50 that many background jets can show at this
+    cut (:func:`inv_jsd_ceiling`).
     """
 
     score: str
     r50: float
     inv_jsd50: float
+    inv_jsd50_ceiling: float
     dcor2: float
     signal_efficiency: float
     background_efficiency: float
@@ -208,6 +211,43 @@ def inv_jsd(signal: hist.Hist, background: hist.Hist, signal_efficiency: float =
 def inv_jsd50(signal: hist.Hist, background: hist.Hist) -> float:
     """1/JSD50: :func:`inv_jsd` at 50% signal efficiency."""
     return inv_jsd(signal, background, 0.5)
+
+
+def _mass_counts(background: hist.Hist) -> np.ndarray:
+    """Jets per in-range mass bin: the contents, or the effective entries when the storage has variances."""
+    _check_axes(background)
+    projected = background.project(MASS)
+    values = np.asarray(projected.values(), dtype=np.float64)
+    variances = projected.variances()
+    if projected.storage_type is hist.storage.Weight and variances is not None:
+        variances = np.asarray(variances, dtype=np.float64)
+        values = np.divide(values**2, variances, out=np.zeros_like(values), where=variances > 0)
+    return np.rint(np.clip(values, 0.0, None)).astype(np.int64)
+
+
+def inv_jsd_ceiling(background: hist.Hist, background_efficiency: float, *, toys: int = 200, seed: int = 0) -> float:
+    """The largest 1/JSD this background sample can show at a cut passing ``background_efficiency``.
+
+    A cut that does not depend on the mass at all still gives passing and failing shapes that
+    differ by their statistical fluctuations, so the measured JSD never falls below the one of
+    such a random cut: ``1 / mean JSD`` over ``toys`` random cuts (each mass bin's jets pass
+    binomially) is the ceiling on a measured 1/JSD. Near it a measurement says only "as
+    decorrelated as this sample can tell", and, to first order, the measured JSD is the
+    true one plus this floor, so a finite sample biases 1/JSD low. More background jets raise
+    the ceiling (about in proportion to the passing jets). The jet counts are the bin contents
+    of the in-range mass bins, or the effective entries for ``Weight`` storage.
+    """
+    if not 0.0 < background_efficiency < 1.0:
+        raise ValueError(f"background_efficiency must lie strictly between 0 and 1, got {background_efficiency}")
+    counts = _mass_counts(background)
+    if counts.sum() == 0:
+        raise ValueError("the background histogram has no entries in its mass range")
+    passing = np.random.default_rng(seed).binomial(counts, background_efficiency, size=(toys, counts.size))
+    divergences = [jensen_shannon(p, counts - p) for p in passing if 0 < p.sum() < counts.sum()]
+    if not divergences:
+        return math.nan
+    mean = float(np.mean(divergences))
+    return math.inf if mean == 0 else 1.0 / mean
 
 
 def _double_centred(distance: np.ndarray, probability: np.ndarray) -> np.ndarray:
@@ -364,15 +404,24 @@ def sculpting_plot(
     return ax
 
 
-def rejection_vs_inv_jsd_plot(reports: Sequence[DecorrelationReport], ax: Axes | None = None) -> Axes:
+def rejection_vs_inv_jsd_plot(
+    reports: Sequence[DecorrelationReport],
+    ax: Axes | None = None,
+    ceiling: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> Axes:
     """R50 against 1/JSD50, log-log, one labelled point per score (as in 2001.05310).
 
     Scores whose R50 or 1/JSD50 is infinite or undefined cannot be placed and are left out.
+    ``ceiling``, (R values, 1/JSD ceilings) from :func:`inv_jsd_ceiling`, is drawn as a dashed
+    line: points near it are as decorrelated as the background sample can resolve.
     """
     if ax is None:
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots()
+    if ceiling is not None:
+        ax.plot(*ceiling, linestyle="--", color="grey", label="finite-statistics ceiling")
+        ax.legend()
     for report in reports:
         if all(math.isfinite(value) and value > 0 for value in (report.r50, report.inv_jsd50)):
             ax.scatter(report.r50, report.inv_jsd50)
@@ -386,7 +435,7 @@ def rejection_vs_inv_jsd_plot(reports: Sequence[DecorrelationReport], ax: Axes |
 
 def report_markdown(reports: Sequence[DecorrelationReport]) -> str:
     """The reports as a Markdown table, one row per score."""
-    header = ("score", "R50", "1/JSD50", "dCor²", "eps_S", "eps_B", "threshold", "background weight")
+    header = ("score", "R50", "1/JSD50", "1/JSD50 ceiling", "dCor²", "eps_S", "eps_B", "threshold", "background weight")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for report in reports:
         name, *numbers = astuple(report)
@@ -398,6 +447,18 @@ def _file_safe(name: str) -> str:
     return re.sub(r"[^\w.-]", "_", name)
 
 
+def _ceiling_curve(
+    reports: Sequence[DecorrelationReport], hists: Mapping[str, tuple[hist.Hist, hist.Hist]]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`inv_jsd_ceiling` over the span of the reports' R50, for the first score's background."""
+    rejections = [report.r50 for report in reports if math.isfinite(report.r50) and report.r50 > 1]
+    if not rejections:
+        return None
+    background = next(iter(hists.values()))[1]
+    grid = np.geomspace(max(1.01, min(rejections) / 1.5), max(rejections) * 1.5, 25)
+    return grid, np.array([inv_jsd_ceiling(background, 1.0 / r) for r in grid])
+
+
 def decorrelation_report(
     hists: Mapping[str, tuple[hist.Hist, hist.Hist]],
     output_dir: str | Path | None = None,
@@ -406,16 +467,19 @@ def decorrelation_report(
     """R50, 1/JSD50 and dCor² for every score in ``hists`` (name -> (signal, background)).
 
     With ``output_dir``, also writes ``decorrelation.md`` (the table), ``sculpting_<score>.png``
-    per score (cuts at ``signal_efficiencies``) and ``r50_vs_inv_jsd50.png``.
+    per score (cuts at ``signal_efficiencies``) and ``r50_vs_inv_jsd50.png`` (with the
+    finite-statistics ceiling of the first score's background sample).
     """
     reports = []
     for name, (signal, background) in hists.items():
         index, point = _working_point(signal, background, 0.5)
+        eps_b = point.background_efficiency
         reports.append(
             DecorrelationReport(
                 score=name,
-                r50=_inverse(point.background_efficiency),
+                r50=_inverse(eps_b),
                 inv_jsd50=_inv_jsd_at(background, index),
+                inv_jsd50_ceiling=inv_jsd_ceiling(background, eps_b) if 0 < eps_b < 1 else math.nan,
                 dcor2=distance_correlation(background),
                 signal_efficiency=point.signal_efficiency,
                 background_efficiency=point.background_efficiency,
@@ -434,7 +498,7 @@ def decorrelation_report(
             sculpting_plot(signal, background, signal_efficiencies, ax=figure.subplots())
             figure.savefig(directory / f"sculpting_{_file_safe(name)}.png")
         figure = Figure()
-        rejection_vs_inv_jsd_plot(reports, ax=figure.subplots())
+        rejection_vs_inv_jsd_plot(reports, ax=figure.subplots(), ceiling=_ceiling_curve(reports, hists))
         figure.savefig(directory / "r50_vs_inv_jsd50.png")
     return reports
 
@@ -447,6 +511,7 @@ __all__ = [
     "distance_correlation_arrays",
     "inv_jsd",
     "inv_jsd50",
+    "inv_jsd_ceiling",
     "jensen_shannon",
     "r50",
     "rejection",

@@ -14,6 +14,7 @@ from hepml_coffea.decorrelation import (
     distance_correlation_arrays,
     inv_jsd,
     inv_jsd50,
+    inv_jsd_ceiling,
     jensen_shannon,
     r50,
     rejection,
@@ -206,6 +207,54 @@ def test_independent_background_is_not_sculpted_and_sculpted_one_is():
     assert inv_jsd50(*sculpted) < 5
 
 
+
+# The finite-statistics ceiling on 1/JSD
+
+
+def test_ceiling_matches_the_small_fluctuation_closed_form():
+    """Two independent samples of n1 and n2 jets from one k-bin shape: E[JSD] ~ (k - 1)/8 (1/n1 + 1/n2)."""
+    bins, jets_per_bin, efficiency = 10, 10_000, 0.1
+    mass = np.repeat(np.linspace(5.0, 95.0, bins), jets_per_bin)
+    background = hist.Hist(hist.axis.Regular(bins, 0.0, 100.0, name="mass"), hist.axis.Regular(4, 0, 1, name="score"))
+    background.fill(mass=mass, score=np.full(mass.size, 0.5))
+    n_pass = efficiency * mass.size
+    expected_jsd = (bins - 1) / 8 * (1 / n_pass + 1 / (mass.size - n_pass))
+    assert inv_jsd_ceiling(background, efficiency) == pytest.approx(1 / expected_jsd, rel=0.1)
+    # four times the jets, four times the ceiling
+    quadrupled = background * 4
+    assert inv_jsd_ceiling(quadrupled, efficiency) / inv_jsd_ceiling(background, efficiency) == pytest.approx(4, rel=0.15)
+
+
+def test_a_mass_independent_cut_measures_about_the_ceiling():
+    """The ceiling is where 1/JSD50 of a tagger that knows nothing of the mass lands."""
+    rng = np.random.default_rng(8)
+    measured, ceilings = [], []
+    for _ in range(20):
+        signal, background = (mass_score_hist(*sample) for sample in jets(rng, 5_000))
+        measured.append(1 / inv_jsd50(signal, background))
+        ceilings.append(inv_jsd_ceiling(background, 1 / r50(signal, background)))
+    assert 1 / np.mean(measured) == pytest.approx(np.mean(ceilings), rel=0.2)
+
+
+def test_ceiling_uses_effective_entries_of_weighted_histograms(samples):
+    *_, background = samples
+    mass, score = np.repeat(background.axes["mass"].centers, 100), np.full(6_000, 0.5)
+    unweighted = hist.Hist(MASS_AXIS, SCORE_AXIS, storage=hist.storage.Weight()).fill(mass=mass, score=score)
+    doubled = hist.Hist(MASS_AXIS, SCORE_AXIS, storage=hist.storage.Weight()).fill(mass=mass, score=score, weight=2.0)
+    assert inv_jsd_ceiling(doubled, 0.2) == inv_jsd_ceiling(unweighted, 0.2)
+    counted = hist.Hist(MASS_AXIS, SCORE_AXIS).fill(mass=mass, score=score)
+    assert inv_jsd_ceiling(counted, 0.2) == inv_jsd_ceiling(unweighted, 0.2)
+
+
+def test_ceiling_refuses_bad_input(samples):
+    *_, background = samples
+    for efficiency in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="strictly between 0 and 1"):
+            inv_jsd_ceiling(background, efficiency)
+    with pytest.raises(ValueError, match="no entries in its mass range"):
+        inv_jsd_ceiling(hist.Hist(MASS_AXIS, SCORE_AXIS), 0.5)
+
+
 # Histograms with a truth-label axis, plots and the report
 
 
@@ -258,6 +307,8 @@ def test_report_table_and_files(samples, tmp_path):
     assert dnn.r50 == r50(signal, background) and dnn.inv_jsd50 == inv_jsd50(signal, background)
     assert dnn.dcor2 == distance_correlation(background)
     assert dnn.n_background == pytest.approx(background.sum(flow=True).value)
+    assert dnn.inv_jsd50_ceiling == inv_jsd_ceiling(background, 1 / dnn.r50)
+    assert dnn.inv_jsd50 < 2 * dnn.inv_jsd50_ceiling and reports[1].inv_jsd50 < 0.1 * reports[1].inv_jsd50_ceiling
     assert reports[1].inv_jsd50 < dnn.inv_jsd50 and reports[1].dcor2 > dnn.dcor2
     table = report_markdown(reports)
     assert table.count("\n") == 4 and "| mass-like tagger |" in table

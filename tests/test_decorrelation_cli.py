@@ -58,8 +58,9 @@ def test_check_decorrelation_equals_the_unbinned_computation(run_output, generat
                  "--output-dir", str(report_dir)]) == 0
     table = (report_dir / "decorrelation.md").read_text()
     assert "substructure_dnn_top" in capsys.readouterr().out
-    row = next(line for line in table.splitlines() if line.startswith("| substructure_dnn_top"))
-    r50, inv_jsd50, _, _, _, threshold = (float(x) for x in row.strip("|").split("|")[1:7])
+    header, _, *rows = (line.strip("|").split("|") for line in table.splitlines())
+    row = dict(zip((name.strip() for name in header), next(r for r in rows if r[0].strip() == "substructure_dnn_top")))
+    r50, inv_jsd50, threshold = (float(row[column]) for column in ("R50", "1/JSD50", "threshold"))
 
     signal = _jets(generated_ttbar_qcd[0])
     background = _jets(generated_ttbar_qcd[1])

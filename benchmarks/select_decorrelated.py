@@ -1,0 +1,175 @@
+"""Choose the mass-decorrelated tagger to ship as pfn_md on validation jets; measure it on held-out jets.
+
+The candidates are the decorrelated variants given (artifact directories of pfn_md's network,
+trained by benchmarks/mass_decorrelation.py) alone, and the average score of every pair (or set
+of up to ``--max-members``) of them. On the *validation* samples each candidate gets its
+fraction of the issue #5 target, relative to the plain tagger measured on the same jets:
+
+    min(3 R50 / R50_plain, 1/JSD50 / (10 1/JSD50_plain))      (>= 1: inside the target)
+
+The best candidate is then measured once on the *held-out* samples, with bootstrap spreads and
+the finite-statistics ceiling of 1/JSD50 (hepml_coffea.decorrelation.inv_jsd_ceiling), so the
+number quoted is not the maximum of many noisy ones. With ``--ship`` it is written to
+plugins/artifacts/pfn_md (an ensemble as one Keras model averaging its members). Usage::
+
+    python benchmarks/select_decorrelated.py ~/.cache/hepml-coffea/zoo/decorrelation_finetune/disco_* \\
+        --output-dir docs/decorrelation/shipped --ship
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from hepml_coffea import get_registry
+from hepml_coffea.decorrelation import inv_jsd50, inv_jsd_ceiling, r50
+from hepml_coffea.training import load_labelled_features
+from hepml_coffea.training.ensemble import average_artifacts
+from decorrelation_combinations import mass_score_hists, predict
+from zoo import add_sample_arguments, add_validation_arguments
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def measure(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> dict[str, float]:
+    signal, background = mass_score_hists(scores, labels, mass)
+    rejection = r50(signal, background)
+    return {"r50": rejection, "inv_jsd50": inv_jsd50(signal, background),
+            "inv_jsd50_ceiling": inv_jsd_ceiling(background, 1.0 / rejection)}
+
+
+def target_fraction(point: dict[str, float], plain: dict[str, float]) -> float:
+    """How far into the target (R50 >= plain / 3 with 1/JSD50 >= 10 x plain) a point reaches: >= 1 is inside."""
+    return min(3 * point["r50"] / plain["r50"], point["inv_jsd50"] / (10 * plain["inv_jsd50"]))
+
+
+def candidates(scores: dict[str, np.ndarray], max_members: int) -> dict[tuple[str, ...], np.ndarray]:
+    """Every variant alone and the mean score of every set of 2 to ``max_members`` variants."""
+    return {members: np.mean([scores[m] for m in members], axis=0)
+            for size in range(1, max_members + 1) for members in itertools.combinations(scores, size)}
+
+
+def bootstrap(plain: np.ndarray, chosen: np.ndarray, labels: np.ndarray, mass: np.ndarray, resamplings: int) -> dict:
+    """Standard deviations of the chosen tagger's R50, 1/JSD50 and target fraction over resampled jets."""
+    rng = np.random.default_rng(0)
+    rows = (rng.integers(0, len(labels), len(labels)) for _ in range(resamplings))
+    values = []
+    for r in rows:
+        plain_point, point = measure(plain[r], labels[r], mass[r]), measure(chosen[r], labels[r], mass[r])
+        values.append((point["r50"], point["inv_jsd50"], target_fraction(point, plain_point)))
+    return dict(zip(("r50", "inv_jsd50", "target_fraction"), np.std(values, axis=0).tolist()))
+
+
+def plot(validation: list[dict], held_out: dict, path: Path) -> None:
+    fig = Figure(figsize=(7, 5))
+    ax = fig.subplots()
+    ax.scatter([p["r50"] for p in validation], [p["inv_jsd50"] for p in validation], color="0.6", marker=".", s=8,
+               label="candidates (validation)")
+    plain, chosen = held_out["plain"], held_out["chosen"]
+    ax.fill_between([plain["r50"] / 3, 2 * plain["r50"]], 10 * plain["inv_jsd50"], 1e3, color="tab:green",
+                    alpha=0.15, label="target (vs plain, held-out)")
+    ax.scatter([plain["r50"]], [plain["inv_jsd50"]], color="black", marker="*", s=80, label="plain (held-out)")
+    ax.errorbar([chosen["r50"]], [chosen["inv_jsd50"]], xerr=[held_out["bootstrap_std"]["r50"]],
+                yerr=[held_out["bootstrap_std"]["inv_jsd50"]], color="tab:red", marker="o", label="chosen (held-out)")
+    curve = held_out["ceiling_curve"]
+    ax.plot(curve["r50"], curve["inv_jsd50"], color="grey", linestyle="--", label="finite-statistics ceiling (held-out)")
+    ax.set(xscale="log", yscale="log", xlabel="R50 (1/eps_B at 50% signal efficiency)", ylabel="1/JSD50",
+           xlim=(5, 2 * plain["r50"]), ylim=(1, 1e3))
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("variants", type=Path, nargs="+", help="artifact directories of decorrelated variants")
+    parser.add_argument("--plain", type=Path, default=REPO / "plugins" / "artifacts" / "pfn")
+    add_sample_arguments(parser)
+    add_validation_arguments(parser)
+    parser.add_argument("--max-members", type=int, default=2,
+                        help="largest ensemble tried (each member costs one network evaluation per jet)")
+    parser.add_argument("--bootstrap", type=int, default=20, help="resamplings of the held-out jets")
+    parser.add_argument("--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "shipped")
+    parser.add_argument("--ship", action="store_true", help="write the chosen tagger to plugins/artifacts/pfn_md")
+    args = parser.parse_args()
+
+    variants = {f"{d.parent.name}/{d.name}": d for d in args.variants}
+    base = get_registry().get("pfn_md")
+    validation = load_labelled_features(base, args.validation_signal, args.validation_background)
+    held_out = load_labelled_features(base, args.test_signal, args.test_background)
+
+    scores = predict(base, {"plain": args.plain, **variants}, validation.features)
+    plain = measure(scores.pop("plain"), validation.labels, validation.mass)
+    points = []
+    for members, candidate in candidates(scores, args.max_members).items():
+        point = {"members": list(members), **measure(candidate, validation.labels, validation.mass)}
+        point["target_fraction"] = target_fraction(point, plain)
+        points.append(point)
+    best = max(points, key=lambda p: p["target_fraction"])
+    print(f"validation: plain R50 {plain['r50']:.1f}, 1/JSD50 {plain['inv_jsd50']:.2f}; best of {len(points)}: "
+          f"{' + '.join(best['members'])} R50 {best['r50']:.1f}, 1/JSD50 {best['inv_jsd50']:.1f}, "
+          f"fraction {best['target_fraction']:.3f}")
+
+    test_scores = predict(base, {"plain": args.plain, **{m: variants[m] for m in best["members"]}}, held_out.features)
+    plain_scores = test_scores.pop("plain")
+    chosen_scores = np.mean(list(test_scores.values()), axis=0)
+    labels, mass = held_out.labels, held_out.mass
+    measured = {"plain": measure(plain_scores, labels, mass), "chosen": measure(chosen_scores, labels, mass)}
+    measured["chosen"]["target_fraction"] = target_fraction(measured["chosen"], measured["plain"])
+    measured["bootstrap_std"] = bootstrap(plain_scores, chosen_scores, labels, mass, args.bootstrap)
+    background = mass_score_hists(chosen_scores, labels, mass)[1]
+    grid = np.geomspace(5.0, 2 * measured["plain"]["r50"], 25)
+    measured["ceiling_curve"] = {"r50": grid.tolist(), "inv_jsd50": [inv_jsd_ceiling(background, 1 / r) for r in grid]}
+    measured["n_jets"] = {"signal": int(labels.sum()), "background": int((labels == 0).sum())}
+
+    record = {
+        "command": shlex.join(["python", "benchmarks/select_decorrelated.py", *sys.argv[1:]]),
+        "validation_samples": [f.name for f in (*args.validation_signal, *args.validation_background)],
+        "test_samples": [f.name for f in (*args.test_signal, *args.test_background)],
+        "validation": {"plain": plain, "n_jets": {"signal": int(validation.labels.sum()),
+                                                   "background": int((validation.labels == 0).sum())},
+                       "chosen": best, "candidates": points},
+        "held_out": measured,
+    }
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / "selection.json").write_text(json.dumps(record, indent=2) + "\n")
+    plot(points, measured, args.output_dir / "selection.png")
+    chosen, spread, test_plain = measured["chosen"], measured["bootstrap_std"], measured["plain"]
+    rows = [
+        "| jets | tagger | R50 | 1/JSD50 | 1/JSD50 ceiling | fraction of target |", "|---|---|---|---|---|---|",
+        f"| validation | plain pfn | {plain['r50']:.1f} | {plain['inv_jsd50']:.2f} | {plain['inv_jsd50_ceiling']:.0f} | - |",
+        f"| validation | {' + '.join(best['members'])} | {best['r50']:.1f} | {best['inv_jsd50']:.1f} | "
+        f"{best['inv_jsd50_ceiling']:.0f} | {best['target_fraction']:.3f} |",
+        f"| held-out | plain pfn | {test_plain['r50']:.1f} | {test_plain['inv_jsd50']:.2f} | "
+        f"{test_plain['inv_jsd50_ceiling']:.0f} | - |",
+        f"| held-out | {' + '.join(best['members'])} | {chosen['r50']:.1f} ± {spread['r50']:.1f} | "
+        f"{chosen['inv_jsd50']:.1f} ± {spread['inv_jsd50']:.1f} | {chosen['inv_jsd50_ceiling']:.0f} | "
+        f"{chosen['target_fraction']:.3f} ± {spread['target_fraction']:.3f} |",
+        f"\n± : standard deviation over {args.bootstrap} bootstrap resamplings of the held-out jets "
+        "(plain and chosen resampled together).",
+    ]
+    (args.output_dir / "selection.md").write_text("\n".join(rows) + "\n")
+    print("\n".join(rows))
+
+    if args.ship:
+        target = REPO / "plugins" / "artifacts" / "pfn_md"
+        shutil.rmtree(target, ignore_errors=True)
+        if len(best["members"]) == 1:
+            shutil.copytree(variants[best["members"][0]], target)
+        else:
+            average_artifacts(base, [variants[m] for m in best["members"]], target,
+                              provenance={"command": record["command"], "selected_on": record["validation_samples"]},
+                              metrics={"held_out": {k: measured[k] for k in ("plain", "chosen", "bootstrap_std", "n_jets")},
+                                       "test_samples": record["test_samples"]})
+        print(f"shipped {' + '.join(best['members'])} as {target}")
+
+
+if __name__ == "__main__":
+    main()

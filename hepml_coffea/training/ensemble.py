@@ -1,0 +1,65 @@
+"""One artifact that averages the scores of several trained artifacts of the same plugin.
+
+Averaging the scores of taggers trained with different decorrelation strengths places the
+ensemble between them on the R50 / 1/JSD50 plane (see docs/decorrelation.md). The ensemble is a
+single Keras model (the members side by side, then an average), so the runtime, the processors
+and Dask workers use it exactly like any other artifact of the plugin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hepml_coffea.artifacts import ModelCard, write_artifact
+from hepml_coffea.errors import ArtifactError
+from hepml_coffea.plugin import Plugin
+
+
+def average_artifacts(
+    plugin: Plugin,
+    members: Sequence[Path],
+    output: Path,
+    *,
+    provenance: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> ModelCard:
+    """Write to ``output`` an artifact of ``plugin`` whose scores are the mean of ``members``' scores.
+
+    Every member must be a valid artifact of ``plugin`` with the same input standardisation
+    (the ensemble applies one). The card's provenance lists each member's name, sha256 and
+    training record, followed by ``provenance``.
+    """
+    from hepml_coffea import runtime
+
+    if len(members) < 2:
+        raise ValueError(f"plugin {plugin.name!r}: an ensemble needs at least two member artifacts, got {len(members)}")
+    import keras
+
+    loaded = [runtime.get_model(dataclasses.replace(plugin, artifact=Path(member))) for member in members]
+    first = loaded[0].card
+    for member, model in zip(members[1:], loaded[1:]):
+        if model.card.preprocessing != first.preprocessing:
+            raise ArtifactError(
+                f"plugin {plugin.name!r}: ensemble member {member} standardises its inputs differently "
+                f"from {members[0]}; average only artifacts trained on the same standardisation"
+            )
+    inputs = keras.Input(shape=tuple(first.input_shape), name="inputs")
+    # each member gets a wrapper of its own name: the loaded networks may share one
+    scores = [keras.Model(m.model.inputs[0], m.model.outputs[0], name=f"member_{i}")(inputs)
+              for i, m in enumerate(loaded)]
+    ensemble = keras.Model(inputs, keras.layers.Average(name="mean_score")(scores), name=f"{plugin.name}_ensemble")
+    record = {
+        "ensemble_of": [
+            {"artifact": str(member), "name": model.card.name, "sha256": model.card.sha256,
+             "provenance": model.card.provenance}
+            for member, model in zip(members, loaded)
+        ],
+        **(provenance or {}),
+    }
+    return write_artifact(
+        output, ensemble, name=plugin.name, inputs=list(first.inputs), input_shape=list(first.input_shape),
+        outputs=list(first.outputs), preprocessing=first.preprocessing, provenance=record, metrics=metrics or {},
+    )
