@@ -60,7 +60,7 @@ def main() -> None:
                 for lam in args.disco_lambdas}
     variants |= {f"adversary_{lam:g}{suffix}": Decorrelation("adversary", lam, flatten_mass=args.flatten_mass)
                  for lam in args.adversary_lambdas}
-    plugins = [registry.get("pfn")]
+    plugins = [registry.get("pfn"), base]  # base: the pfn_md artifact shipped now, for comparison
     timings = {}
     for label, decorrelation in variants.items():
         directory = args.work_dir / label

@@ -1,7 +1,7 @@
-"""Choose the mass-decorrelated tagger to ship as pfn_md on validation jets; measure it on held-out jets.
+"""Choose the mass-decorrelated tagger to ship (pfn_md) on validation jets; measure it on held-out jets.
 
-The candidates are the decorrelated variants given (artifact directories of pfn_md's network,
-trained by benchmarks/mass_decorrelation.py) alone, and the average score of every pair (or set
+The candidates are the decorrelated variants given (artifact directories of ``--plugin``'s
+network, e.g. trained by benchmarks/mass_decorrelation.py) alone, and the average score of every pair (or set
 of up to ``--max-members``) of them. On the *validation* samples each candidate gets its
 fraction of the issue #5 target, relative to the plain tagger measured on the same jets:
 
@@ -10,7 +10,7 @@ fraction of the issue #5 target, relative to the plain tagger measured on the sa
 The best candidate is then measured once on the *held-out* samples, with bootstrap spreads and
 the finite-statistics ceiling of 1/JSD50 (hepml_coffea.decorrelation.inv_jsd_ceiling), so the
 number quoted is not the maximum of many noisy ones. With ``--ship`` it is written to
-plugins/artifacts/pfn_md (an ensemble as one Keras model averaging its members). Usage::
+plugins/artifacts/<plugin> (an ensemble as one Keras model averaging its members). Usage::
 
     python benchmarks/select_decorrelated.py ~/.cache/hepml-coffea/zoo/decorrelation_finetune/disco_* \\
         --output-dir docs/decorrelation/shipped --ship
@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 
 from hepml_coffea import get_registry
 from hepml_coffea.decorrelation import inv_jsd50, inv_jsd_ceiling, r50
-from hepml_coffea.training import load_labelled_features
+from hepml_coffea.training import classifier_metrics, load_labelled_features
 from hepml_coffea.training.ensemble import average_artifacts
 from decorrelation_combinations import mass_score_hists, predict
 from zoo import add_sample_arguments, add_validation_arguments
@@ -90,18 +90,21 @@ def plot(validation: list[dict], held_out: dict, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("variants", type=Path, nargs="+", help="artifact directories of decorrelated variants")
-    parser.add_argument("--plain", type=Path, default=REPO / "plugins" / "artifacts" / "pfn")
+    parser.add_argument("--plugin", default="pfn_md", help="the mass-decorrelated plugin the variants are artifacts of")
+    parser.add_argument("--plain", type=Path, help="the plain tagger's artifact (default: the plugin's, without _md)")
     add_sample_arguments(parser)
     add_validation_arguments(parser)
     parser.add_argument("--max-members", type=int, default=2,
                         help="largest ensemble tried (each member costs one network evaluation per jet)")
     parser.add_argument("--bootstrap", type=int, default=20, help="resamplings of the held-out jets")
     parser.add_argument("--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "shipped")
-    parser.add_argument("--ship", action="store_true", help="write the chosen tagger to plugins/artifacts/pfn_md")
+    parser.add_argument("--ship", action="store_true", help="write the chosen tagger to plugins/artifacts/<plugin>")
     args = parser.parse_args()
 
     variants = {f"{d.parent.name}/{d.name}": d for d in args.variants}
-    base = get_registry().get("pfn_md")
+    base = get_registry().get(args.plugin)
+    plain_name = args.plugin.removesuffix("_md")
+    args.plain = args.plain or REPO / "plugins" / "artifacts" / plain_name
     validation = load_labelled_features(base, args.validation_signal, args.validation_background)
     held_out = load_labelled_features(base, args.test_signal, args.test_background)
 
@@ -144,10 +147,10 @@ def main() -> None:
     chosen, spread, test_plain = measured["chosen"], measured["bootstrap_std"], measured["plain"]
     rows = [
         "| jets | tagger | R50 | 1/JSD50 | 1/JSD50 ceiling | fraction of target |", "|---|---|---|---|---|---|",
-        f"| validation | plain pfn | {plain['r50']:.1f} | {plain['inv_jsd50']:.2f} | {plain['inv_jsd50_ceiling']:.0f} | - |",
+        f"| validation | plain {plain_name} | {plain['r50']:.1f} | {plain['inv_jsd50']:.2f} | {plain['inv_jsd50_ceiling']:.0f} | - |",
         f"| validation | {' + '.join(best['members'])} | {best['r50']:.1f} | {best['inv_jsd50']:.1f} | "
         f"{best['inv_jsd50_ceiling']:.0f} | {best['target_fraction']:.3f} |",
-        f"| held-out | plain pfn | {test_plain['r50']:.1f} | {test_plain['inv_jsd50']:.2f} | "
+        f"| held-out | plain {plain_name} | {test_plain['r50']:.1f} | {test_plain['inv_jsd50']:.2f} | "
         f"{test_plain['inv_jsd50_ceiling']:.0f} | - |",
         f"| held-out | {' + '.join(best['members'])} | {chosen['r50']:.1f} ± {spread['r50']:.1f} | "
         f"{chosen['inv_jsd50']:.1f} ± {spread['inv_jsd50']:.1f} | {chosen['inv_jsd50_ceiling']:.0f} | "
@@ -159,15 +162,16 @@ def main() -> None:
     print("\n".join(rows))
 
     if args.ship:
-        target = REPO / "plugins" / "artifacts" / "pfn_md"
+        target = REPO / "plugins" / "artifacts" / args.plugin
         shutil.rmtree(target, ignore_errors=True)
         if len(best["members"]) == 1:
             shutil.copytree(variants[best["members"][0]], target)
         else:
-            average_artifacts(base, [variants[m] for m in best["members"]], target,
-                              provenance={"command": record["command"], "selected_on": record["validation_samples"]},
-                              metrics={"held_out": {k: measured[k] for k in ("plain", "chosen", "bootstrap_std", "n_jets")},
-                                       "test_samples": record["test_samples"]})
+            metrics = {**classifier_metrics(chosen_scores, labels), "evaluated_on": record["test_samples"],
+                       "r50_hist": measured["chosen"]["r50"], "inv_jsd50": measured["chosen"]["inv_jsd50"],
+                       "plain_r50_hist": measured["plain"]["r50"], "plain_inv_jsd50": measured["plain"]["inv_jsd50"]}
+            average_artifacts(base, [variants[m] for m in best["members"]], target, metrics=metrics,
+                              provenance={"command": record["command"], "selected_on": record["validation_samples"]})
         print(f"shipped {' + '.join(best['members'])} as {target}")
 
 

@@ -5,8 +5,10 @@ classify the sum with a network F. The particle flow network (PFN) gives Phi all
 channels; the energy flow network (EFN) gives Phi only the angles and weights the sum by each
 constituent's pT fraction, which makes it infrared and collinear safe. Sizes follow the
 top-tagging comparison (1902.09914): Phi 100-100-128 (the latent width is 256 there), F 100-100-100.
-``pfn_md`` is the same network trained with the DisCo loss so that cutting on it leaves the
-QCD jet-mass distribution nearly unchanged.
+``pfn_md`` is the same network fine-tuned with the DisCo loss so that cutting on it leaves the
+QCD jet-mass distribution nearly unchanged; its shipped artifact averages two such networks
+(DisCo lambda 18 and 24), chosen on validation jets (docs/decorrelation.md). Training it gives
+one network, as for ``pfn``.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ PFN = constituent_top_tagger(
 )
 PFN_MD = constituent_top_tagger(
     "pfn_md", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_pfn,
-    description="mass-decorrelated PFN: trained with the DisCo loss (see docs/decorrelation.md)",
+    description="mass-decorrelated PFN: DisCo-trained PFNs, averaged (see docs/decorrelation.md)",
 )
 EFN = constituent_top_tagger(
     "efn", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_efn,
