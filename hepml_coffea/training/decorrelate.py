@@ -64,17 +64,31 @@ def mass_bin_index(mass: np.ndarray, decorrelation: Decorrelation) -> np.ndarray
     return np.clip(index, 0, decorrelation.mass_bins - 1).astype(np.int64)
 
 
-def background_weights(labels: np.ndarray, mass: np.ndarray, decorrelation: Decorrelation) -> np.ndarray:
+def background_weights(
+    labels: np.ndarray, mass: np.ndarray, decorrelation: Decorrelation, reference: np.ndarray | None = None
+) -> np.ndarray:
     """Weight of every jet in the decorrelation term: 0 for signal, 1 for background.
 
     With ``decorrelation.flatten_mass`` a background jet gets the inverse of its mass bin's
-    population instead, normalised to mean 1 over the background and capped at
-    :data:`MAX_FLATTENING_WEIGHT` (then normalised again).
+    population instead, normalised to mean 1 and capped at :data:`MAX_FLATTENING_WEIGHT` (then
+    normalised again). The populations and means are those of the background jets among the
+    ``reference`` rows (the training split, so validation and test jets do not shape the
+    training); all rows when ``reference`` is None.
     """
     background = np.asarray(labels) == 0
     weights = background.astype(np.float32)
-    if not decorrelation.flatten_mass or not background.any():
+    counted = background.copy()
+    if reference is not None:
+        counted[:] = False
+        counted[reference] = background[reference]
+    if not decorrelation.flatten_mass or not counted.any():
         return weights
+    bins = mass_bin_index(np.asarray(mass), decorrelation)
+    population = np.bincount(bins[counted], minlength=decorrelation.mass_bins)
+    flat = 1.0 / np.maximum(population[bins], 1)  # a bin empty in the reference rows weighs as one jet
+    flat = np.minimum(flat / flat[counted].mean(), MAX_FLATTENING_WEIGHT)
+    weights[background] = (flat / flat[counted].mean())[background]
+    return weights
     bins = mass_bin_index(np.asarray(mass)[background], decorrelation)
     population = np.bincount(bins, minlength=decorrelation.mass_bins)
     flat = 1.0 / population[bins]
@@ -112,7 +126,7 @@ def fit_disco(model, x, y, mass, train, val, *, decorrelation: Decorrelation, ep
     wrapper = keras.Model([features, jet_mass, weight], score)
     wrapper.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
 
-    weights = background_weights(y, mass, decorrelation)[:, None]
+    weights = background_weights(y, mass, decorrelation, reference=train)[:, None]
 
     def inputs(rows):
         return [x[rows], mass[rows, None].astype(np.float32), weights[rows]]
@@ -132,7 +146,7 @@ def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("adversarial decorrelation needs the TensorFlow Keras backend (KERAS_BACKEND=tensorflow)")
     mass_bin = mass_bin_index(mass, decorrelation)
-    weights = background_weights(y, mass, decorrelation)
+    weights = background_weights(y, mass, decorrelation, reference=train)
     adversary = keras.Sequential([
         keras.Input(shape=(1,)),
         keras.layers.Dense(64, activation="relu"),

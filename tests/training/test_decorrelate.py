@@ -91,6 +91,18 @@ def test_flattening_weights_make_the_background_mass_flat():
     assert background.max() / background[0] == pytest.approx(MAX_FLATTENING_WEIGHT / uncapped_first_bin)
 
 
+def test_flattening_weights_come_from_the_reference_rows_only():
+    rng = np.random.default_rng(4)
+    mass = np.r_[rng.exponential(60.0, 3000), rng.normal(172, 15, 1000)]
+    labels = np.r_[np.zeros(3000), np.ones(1000)]
+    train = rng.permutation(len(mass))[:2400]
+    option = Decorrelation("disco", 1.0, flatten_mass=True)
+    weights = background_weights(labels, mass, option, reference=train)
+    np.testing.assert_allclose(weights[train], background_weights(labels[train], mass[train], option), rtol=1e-6)
+    assert np.all(weights[labels == 1] == 0) and np.all(weights[labels == 0] > 0)
+    assert not np.allclose(weights, background_weights(labels, mass, option))
+
+
 def test_without_flattening_background_weighs_one():
     labels = np.array([0, 1, 0, 0])
     weights = background_weights(labels, np.array([10.0, 170.0, 400.0, -5.0]), Decorrelation("disco", 1.0))
