@@ -93,18 +93,29 @@ def predict(base: Plugin, variants: dict[str, Path], features: np.ndarray) -> di
     return scores
 
 
-def plot(points: list[dict], plain: dict, path: Path) -> None:
+def target_fraction(point: dict[str, float], plain: dict[str, float]) -> float:
+    """How far into the target (R50 >= plain / 3 with 1/JSD50 >= 10 x plain) a point reaches: >= 1 is inside."""
+    return min(3 * point["r50"] / plain["r50"], point["inv_jsd50"] / (10 * plain["inv_jsd50"]))
+
+
+def target_plane(plain: dict[str, float], which: str = ""):
+    """A log-log R50 / 1/JSD50 figure with the issue #5 target region and the plain tagger drawn."""
     fig = Figure(figsize=(7, 5))
     ax = fig.subplots()
     ax.fill_between([plain["r50"] / 3, 2 * plain["r50"]], 10 * plain["inv_jsd50"], 1e3, color="tab:green",
-                    alpha=0.15, label="issue #5 target (vs plain)")
+                    alpha=0.15, label=f"issue #5 target (vs plain{which})")
+    ax.scatter([plain["r50"]], [plain["inv_jsd50"]], color="black", marker="*", s=80, label=f"plain{which}")
+    ax.set(xscale="log", yscale="log", xlabel="R50 (1/eps_B at 50% signal efficiency)", ylabel="1/JSD50",
+           xlim=(5, 2 * plain["r50"]), ylim=(1, 1e3))
+    return fig, ax
+
+
+def plot(points: list[dict], plain: dict, path: Path) -> None:
+    fig, ax = target_plane(plain)
     for kind, style in (("ensemble", dict(color="0.6", marker=".", s=6)), ("ddt", dict(color="tab:orange", marker="x", s=18)),
                         ("single", dict(color="tab:blue", marker="o", s=22))):
         chosen = [p for p in points if p["kind"] == kind]
         ax.scatter([p["r50"] for p in chosen], [p["inv_jsd50"] for p in chosen], label=kind, **style)
-    ax.scatter([plain["r50"]], [plain["inv_jsd50"]], color="black", marker="*", s=80, label="plain")
-    ax.set(xscale="log", yscale="log", xlabel="R50 (1/eps_B at 50% signal efficiency)", ylabel="1/JSD50",
-           xlim=(5, 2 * plain["r50"]), ylim=(1, 1e3))
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=120, bbox_inches="tight")
 
@@ -142,8 +153,8 @@ def main() -> None:
         offsets = ddt_offsets(train_scores[label], training.labels, training.mass)
         points += [point("ddt", f"{label}, alpha {alpha:g}", shifted(test_scores[label], test.mass, offsets, alpha))
                    for alpha in ALPHAS]
-    for p in points:  # how far into the target: >= 1 on both ratios is inside
-        p["target_fraction"] = min(3 * p["r50"] / plain["r50"], p["inv_jsd50"] / (10 * plain["inv_jsd50"]))
+    for p in points:
+        p["target_fraction"] = target_fraction(p, plain)
 
     rng = np.random.default_rng(0)
     closest = {kind: max((p for p in points if p["kind"] == kind), key=lambda p: p["target_fraction"])

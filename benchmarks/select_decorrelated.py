@@ -27,13 +27,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from hepml_coffea import get_registry
 from hepml_coffea.decorrelation import inv_jsd50, inv_jsd_ceiling, r50
 from hepml_coffea.training import classifier_metrics, load_labelled_features
 from hepml_coffea.training.ensemble import average_artifacts
-from decorrelation_combinations import mass_score_hists, predict
+from decorrelation_combinations import mass_score_hists, predict, target_fraction, target_plane
 from zoo import add_sample_arguments, add_validation_arguments
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,11 +43,6 @@ def measure(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> dict[st
     rejection = r50(signal, background)
     return {"r50": rejection, "inv_jsd50": inv_jsd50(signal, background),
             "inv_jsd50_ceiling": inv_jsd_ceiling(background, 1.0 / rejection)}
-
-
-def target_fraction(point: dict[str, float], plain: dict[str, float]) -> float:
-    """How far into the target (R50 >= plain / 3 with 1/JSD50 >= 10 x plain) a point reaches: >= 1 is inside."""
-    return min(3 * point["r50"] / plain["r50"], point["inv_jsd50"] / (10 * plain["inv_jsd50"]))
 
 
 def candidates(scores: dict[str, np.ndarray], max_members: int) -> dict[tuple[str, ...], np.ndarray]:
@@ -69,20 +63,14 @@ def bootstrap(plain: np.ndarray, chosen: np.ndarray, labels: np.ndarray, mass: n
 
 
 def plot(validation: list[dict], held_out: dict, path: Path) -> None:
-    fig = Figure(figsize=(7, 5))
-    ax = fig.subplots()
+    plain, chosen = held_out["plain"], held_out["chosen"]
+    fig, ax = target_plane(plain, which=" (held-out)")
     ax.scatter([p["r50"] for p in validation], [p["inv_jsd50"] for p in validation], color="0.6", marker=".", s=8,
                label="candidates (validation)")
-    plain, chosen = held_out["plain"], held_out["chosen"]
-    ax.fill_between([plain["r50"] / 3, 2 * plain["r50"]], 10 * plain["inv_jsd50"], 1e3, color="tab:green",
-                    alpha=0.15, label="target (vs plain, held-out)")
-    ax.scatter([plain["r50"]], [plain["inv_jsd50"]], color="black", marker="*", s=80, label="plain (held-out)")
     ax.errorbar([chosen["r50"]], [chosen["inv_jsd50"]], xerr=[held_out["bootstrap_std"]["r50"]],
                 yerr=[held_out["bootstrap_std"]["inv_jsd50"]], color="tab:red", marker="o", label="chosen (held-out)")
     curve = held_out["ceiling_curve"]
     ax.plot(curve["r50"], curve["inv_jsd50"], color="grey", linestyle="--", label="finite-statistics ceiling (held-out)")
-    ax.set(xscale="log", yscale="log", xlabel="R50 (1/eps_B at 50% signal efficiency)", ylabel="1/JSD50",
-           xlim=(5, 2 * plain["r50"]), ylim=(1, 1e3))
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=120, bbox_inches="tight")
 
