@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--output-dir", type=Path, default=REPO / "docs" / "decorrelation")
     parser.add_argument("--ship", help="variant to copy to plugins/artifacts/pfn_md, e.g. disco_4")
     parser.add_argument("--reuse", action="store_true", help="keep variants already trained in --work-dir")
+    parser.add_argument("--extra-plugins", nargs="*", default=[],
+                        help="registered plugins to evaluate beside the variants, e.g. pfn_ddt")
     args = parser.parse_args()
 
     registry = get_registry()
@@ -60,7 +62,8 @@ def main() -> None:
                 for lam in args.disco_lambdas}
     variants |= {f"adversary_{lam:g}{suffix}": Decorrelation("adversary", lam, flatten_mass=args.flatten_mass)
                  for lam in args.adversary_lambdas}
-    plugins = [registry.get("pfn"), base]  # base: the pfn_md artifact shipped now, for comparison
+    # base: the pfn_md artifact shipped now, for comparison
+    plugins = [registry.get("pfn"), base, *(registry.get(name) for name in args.extra_plugins)]
     timings = {}
     for label, decorrelation in variants.items():
         directory = args.work_dir / label

@@ -63,10 +63,15 @@ def bootstrap(plain: np.ndarray, chosen: np.ndarray, labels: np.ndarray, mass: n
 
 
 def plot(validation: list[dict], held_out: dict, path: Path) -> None:
-    plain, chosen = held_out["plain"], held_out["chosen"]
-    fig, ax = target_plane(plain, which=" (held-out)")
+    fig, ax = target_plane(held_out["plain"], which=" (held-out)")
     ax.scatter([p["r50"] for p in validation], [p["inv_jsd50"] for p in validation], color="0.6", marker=".", s=8,
                label="candidates (validation)")
+    finish_plot(fig, ax, held_out, path)
+
+
+def finish_plot(fig, ax, held_out: dict, path: Path) -> None:
+    """Draw the chosen tagger on the held-out jets, with its bootstrap spreads, and the 1/JSD50 ceiling; save."""
+    chosen = held_out["chosen"]
     ax.errorbar([chosen["r50"]], [chosen["inv_jsd50"]], xerr=[held_out["bootstrap_std"]["r50"]],
                 yerr=[held_out["bootstrap_std"]["inv_jsd50"]], color="tab:red", marker="o", label="chosen (held-out)")
     curve = held_out["ceiling_curve"]

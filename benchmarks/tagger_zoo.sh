@@ -26,10 +26,13 @@ fi
 
 if [[ $step == generate || $step == decorrelation || $step == all ]]; then
     # mass decorrelation (docs/decorrelation.md): a validation pair to choose the shipped pfn_md
-    # on, and more held-out QCD, because 1/JSD50 needs many QCD jets passing a tight cut
+    # and pfn_ddt on, more held-out QCD, because 1/JSD50 needs many QCD jets passing a tight cut,
+    # and a calibration pair no network was trained on, to fit pfn_ddt's mass profile on
     sample ttbar 30000 104 >/dev/null
     sample qcd 60000 103 >/dev/null
     sample qcd 200000 105 >/dev/null
+    sample qcd 200000 106 >/dev/null
+    sample ttbar 100000 107 >/dev/null
 fi
 
 if [[ $step == train || $step == all ]]; then

@@ -1,4 +1,5 @@
-"""Keras layers for networks on padded particle clouds: channel selection, masked pooling, EdgeConv.
+"""Keras layers for networks on padded particle clouds (channel selection, masked pooling, EdgeConv)
+and for mass-dependent working points (a logit shift that depends on the jet mass).
 
 Every layer is a plain ``keras.layers.Layer`` written with ``keras.ops`` (so it runs on the
 TensorFlow and JAX backends) with a ``get_config``; no Lambda layers, so artifacts load with
@@ -123,5 +124,47 @@ class EdgeConv(keras.layers.Layer):
         return {**super().get_config(), "k": self.k, "channels": list(self.channels)}
 
 
-CUSTOM_OBJECTS: dict[str, type] = {cls.__name__: cls for cls in (Channels, MaskedPool, EdgeConv)}
+class MassDependentShift(keras.layers.Layer):
+    """``sigmoid(logit(score) - threshold(mass))`` with ``threshold`` linear between mass points.
+
+    Called as ``MassDependentShift(centres, thresholds)([score, mass])`` with ``(batch, 1)``
+    tensors; the threshold is constant beyond the outer centres (``numpy.interp``'s convention)
+    and scores are clipped to [1e-7, 1 - 1e-7] first. Cutting the result at 0.5 cuts the score
+    at a different logit in every mass bin: the profile fitted by
+    :func:`hepml_coffea.training.mass_profile.fit_mass_profile`.
+    """
+
+    def __init__(self, centres, thresholds, **kwargs):
+        super().__init__(**kwargs)
+        self.centres = [float(c) for c in centres]
+        self.thresholds = [float(t) for t in thresholds]
+        if len(self.centres) != len(self.thresholds) or len(self.centres) < 2:
+            raise ValueError("MassDependentShift needs as many thresholds as centres, and at least two")
+        if any(b <= a for a, b in zip(self.centres, self.centres[1:])):
+            raise ValueError(f"MassDependentShift centres must increase strictly, got {self.centres}")
+
+    def _threshold(self, mass):
+        # t(m) = t_0 + sum_k slope_k * clip(m - c_k, 0, c_{k+1} - c_k): numpy.interp in closed form
+        centres = ops.convert_to_tensor(self.centres[:-1], dtype=mass.dtype)
+        widths = ops.convert_to_tensor([b - a for a, b in zip(self.centres, self.centres[1:])], dtype=mass.dtype)
+        slopes = ops.convert_to_tensor(
+            [(tb - ta) / (cb - ca) for ca, cb, ta, tb in
+             zip(self.centres, self.centres[1:], self.thresholds, self.thresholds[1:])], dtype=mass.dtype)
+        steps = ops.clip(mass - centres, 0.0, widths)  # (batch, bins - 1) by broadcasting
+        return self.thresholds[0] + ops.sum(steps * slopes, axis=-1, keepdims=True)
+
+    def call(self, inputs):
+        score, mass = inputs
+        score = ops.clip(ops.cast(score, "float32"), 1e-7, 1.0 - 1e-7)
+        mass = ops.cast(mass, "float32")
+        return ops.sigmoid(ops.log(score) - ops.log1p(-score) - self._threshold(mass))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "centres": self.centres, "thresholds": self.thresholds}
+
+
+CUSTOM_OBJECTS: dict[str, type] = {cls.__name__: cls for cls in (Channels, MaskedPool, EdgeConv, MassDependentShift)}
 """The layers above by name, as ``keras.saving.load_model(custom_objects=...)`` wants them."""

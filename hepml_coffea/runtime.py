@@ -181,9 +181,17 @@ def _check_card_matches_plugin(plugin: Plugin, card: ModelCard) -> None:
         )
     if plugin.feature_names and list(plugin.feature_names) != list(card.inputs):
         raise ArtifactError(
-            f"plugin {plugin.name!r}: artifact {where} was trained on features {card.inputs} but "
-            f"the plugin builds {list(plugin.feature_names)}. Retrain the artifact."
+            f"plugin {plugin.name!r}: artifact {where} was trained on {_feature_list(card.inputs)} but "
+            f"the plugin builds {_feature_list(plugin.feature_names)}. Retrain the artifact."
         )
+
+
+def _feature_list(names, shown: int = 6) -> str:
+    """Feature names for an error message; a long list (a flattened cloud has 751) is abbreviated."""
+    names = list(names)
+    if len(names) <= shown:
+        return f"features {names}"
+    return f"{len(names)} features [{', '.join(names[:shown - 1])}, ..., {names[-1]}]"
 
 
 def _check_model_matches_card(plugin: Plugin, model, card: ModelCard, path: Path) -> None:

@@ -17,16 +17,18 @@ def constituent_top_tagger(
     *,
     features: FeatureBuilder,
     feature_names: tuple[str, ...],
-    build_model: ModelBuilder,
+    build_model: ModelBuilder | None,
     description: str,
     standardise: bool = False,
+    extra_branches: tuple[str, ...] = (),
 ) -> Plugin:
-    """A FatJet top tagger reading PF candidates, with its artifact in ``plugins/artifacts/<name>``."""
+    """A FatJet top tagger reading PF candidates (and ``extra_branches``), with its artifact in
+    ``plugins/artifacts/<name>``."""
     return Plugin(
         name=name,
         kind=PluginKind.TAGGER,
         collection="FatJet",
-        required_branches=constituent_branches("FatJet"),
+        required_branches=(*constituent_branches("FatJet"), *extra_branches),
         outputs=(TOP_OUTPUT,),
         features=features,
         feature_names=feature_names,

@@ -8,7 +8,10 @@ top-tagging comparison (1902.09914): Phi 100-100-128 (the latent width is 256 th
 ``pfn_md`` is the same network fine-tuned with the DisCo loss so that cutting on it leaves the
 QCD jet-mass distribution nearly unchanged; its shipped artifact averages two such networks
 (DisCo lambda 18 and 24), chosen on validation jets (docs/decorrelation.md). Training it gives
-one network, as for ``pfn``.
+one network, as for ``pfn``. ``pfn_ddt`` decorrelates the other way: the plain ``pfn`` score
+cut at a mass-dependent threshold, the profile fitted to trade signal efficiency against
+sculpting at the 50 % top-efficiency working point (``hepml_coffea.training.mass_profile``); it
+reads the soft-drop mass beside the cloud and is fitted, not trained.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from hepml_coffea.features.particles import (
     MASK_CHANNEL,
     PT_FRACTION_CHANNEL,
     particle_cloud,
+    particle_cloud_and_msoftdrop,
+    particle_cloud_and_msoftdrop_names,
 )
 from hepml_coffea.layers import CUSTOM_OBJECTS, Channels, MaskedPool
 from hepml_plugins.common import constituent_top_tagger
@@ -68,6 +73,11 @@ PFN_MD = constituent_top_tagger(
     "pfn_md", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_pfn,
     description="mass-decorrelated PFN: DisCo-trained PFNs, averaged (see docs/decorrelation.md)",
 )
+PFN_DDT = constituent_top_tagger(
+    "pfn_ddt", features=particle_cloud_and_msoftdrop, feature_names=particle_cloud_and_msoftdrop_names(),
+    build_model=None, extra_branches=("FatJet_msoftdrop",),
+    description="mass-decorrelated PFN: pfn cut at a fitted msoftdrop-dependent threshold (50% top efficiency)",
+)
 EFN = constituent_top_tagger(
     "efn", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_efn,
     description="energy flow network: IRC-safe Deep Sets on constituent angles weighted by pT",
@@ -76,7 +86,7 @@ EFN = constituent_top_tagger(
 
 @hookimpl
 def hepml_register_taggers() -> list[Plugin]:
-    return [PFN, PFN_MD, EFN]
+    return [PFN, PFN_MD, PFN_DDT, EFN]
 
 
 @hookimpl

@@ -65,7 +65,8 @@ def test_demo_runs_on_the_shipped_cms_files(tmp_path, capsys):
     assert "particleNet_TvsQCD" in out and "Spearman" in out
     result = load(tmp_path / "demo.coffea")
     assert result["cutflow"]["cms_pfnano"]["jets"] == 24
-    taggers = {"cutbased", "substructure_dnn", "topodnn", "pfn", "pfn_md", "efn", "deeptop_cnn", "particlenet_lite"}
+    taggers = {"cutbased", "substructure_dnn", "topodnn", "pfn", "pfn_md", "pfn_ddt", "efn", "deeptop_cnn",
+               "particlenet_lite"}
     assert set(result["hists"]) == {f"{name}_top" for name in taggers}
     assert all(f"{name}_top" in out for name in taggers)
     assert (tmp_path / "scores.png").stat().st_size > 10_000

@@ -1,9 +1,10 @@
-"""The Keras layers of the particle-cloud networks: masks respected, permutation symmetry kept."""
+"""The Keras layers: masks respected, permutation symmetry kept, the mass-dependent shift exact."""
 
 import numpy as np
 import pytest
 
-from hepml_coffea.layers import Channels, EdgeConv, MaskedPool
+from hepml_coffea.layers import Channels, EdgeConv, MaskedPool, MassDependentShift
+from hepml_coffea.training.mass_profile import MassProfile
 
 
 @pytest.fixture
@@ -51,3 +52,21 @@ def test_channels_selects_a_slice_and_round_trips_its_config():
     assert Channels.from_config(layer.get_config()).stop == 5
     edge = EdgeConv.from_config(EdgeConv(7, (32, 64)).get_config())
     assert edge.k == 7 and edge.channels == (32, 64)
+
+
+def test_mass_dependent_shift_is_the_numpy_profile():
+    centres, thresholds = (15.0, 45.0, 120.0, 175.0, 260.0), (-2.0, -1.0, 0.5, 2.5, 1.0)
+    profile = MassProfile(centres=centres, thresholds=thresholds, signal_efficiency=0.5, strength=1.0,
+                          background_efficiency=0.01, background_efficiencies=(0.01,) * 5)
+    rng = np.random.default_rng(2)
+    # masses inside, between and beyond the centres; scores including exactly 0 and 1
+    mass = np.r_[-10.0, 0.0, centres, 300.0, 1e4, rng.uniform(0, 320, 200)].astype("float32")
+    score = np.r_[0.0, 1.0, rng.uniform(0, 1, len(mass) - 2)].astype("float32")
+    layer = MassDependentShift(centres, thresholds)
+    shifted = np.asarray(layer([score[:, None], mass[:, None]]))[:, 0]
+    np.testing.assert_allclose(shifted, profile.shifted_scores(score, mass), rtol=1e-5, atol=1e-6)
+    assert MassDependentShift.from_config(layer.get_config()).thresholds == list(thresholds)
+    with pytest.raises(ValueError, match="centres must increase strictly"):
+        MassDependentShift((10.0, 10.0), (0.0, 1.0))
+    with pytest.raises(ValueError, match="as many thresholds as centres"):
+        MassDependentShift((10.0, 20.0), (0.0,))

@@ -8,7 +8,13 @@ together (see :mod:`hepml_coffea.features.sharing`).
 
 from hepml_coffea.features.constituents import constituent_branches, jet_constituents, oriented_coordinates
 from hepml_coffea.features.images import IMAGE_CHANNELS, jet_images
-from hepml_coffea.features.particles import CLOUD_FEATURES, constituent_list, particle_cloud
+from hepml_coffea.features.particles import (
+    CLOUD_FEATURES,
+    constituent_list,
+    particle_cloud,
+    particle_cloud_and_msoftdrop,
+    particle_cloud_and_msoftdrop_names,
+)
 from hepml_coffea.features.sharing import shared, shared_features
 from hepml_coffea.features.substructure import (
     SUBSTRUCTURE_BRANCHES,
@@ -35,6 +41,8 @@ __all__ = [
     "nsubjettiness_ratio",
     "oriented_coordinates",
     "particle_cloud",
+    "particle_cloud_and_msoftdrop",
+    "particle_cloud_and_msoftdrop_names",
     "shared",
     "shared_features",
     "top_window_features",

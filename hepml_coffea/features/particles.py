@@ -7,6 +7,7 @@ needed and padded slots stay exactly zero, which the networks' masks rely on.
 
 from __future__ import annotations
 
+import awkward as ak
 import numpy as np
 
 from hepml_coffea.features.constituents import (
@@ -87,3 +88,16 @@ def constituent_list(events, collection: str = "FatJet", n_constituents: int = D
 
 def constituent_list_names(n_constituents: int = DEFAULT_LIST_SIZE) -> tuple[str, ...]:
     return tuple(f"{name}_{i}" for i in range(n_constituents) for name in ("pt_fraction", "x", "y"))
+
+
+def particle_cloud_and_msoftdrop(events, collection: str = "FatJet") -> np.ndarray:
+    """``(n_jets, 50 * 15 + 1)`` float32: :func:`particle_cloud` flattened, then the jet's
+    soft-drop mass in GeV, for networks whose output depends on the mass explicitly (a
+    mass-dependent working point, :mod:`hepml_coffea.training.mass_profile`)."""
+    cloud = particle_cloud(events, collection)
+    msoftdrop = ak.to_numpy(ak.flatten(events[collection]["msoftdrop"], axis=1)).astype(np.float32)
+    return np.concatenate([cloud.reshape(len(cloud), -1), msoftdrop[:, None]], axis=1)
+
+
+def particle_cloud_and_msoftdrop_names(n_constituents: int = DEFAULT_CLOUD_SIZE) -> tuple[str, ...]:
+    return (*(f"{name}_{i}" for i in range(n_constituents) for name in CLOUD_FEATURES), "msoftdrop")

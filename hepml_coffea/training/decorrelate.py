@@ -89,12 +89,6 @@ def background_weights(
     flat = np.minimum(flat / flat[counted].mean(), MAX_FLATTENING_WEIGHT)
     weights[background] = (flat / flat[counted].mean())[background]
     return weights
-    bins = mass_bin_index(np.asarray(mass)[background], decorrelation)
-    population = np.bincount(bins, minlength=decorrelation.mass_bins)
-    flat = 1.0 / population[bins]
-    flat = np.minimum(flat / flat.mean(), MAX_FLATTENING_WEIGHT)
-    weights[background] = flat / flat.mean()
-    return weights
 
 
 def _disco_penalty_layer(strength: float):
