@@ -72,13 +72,15 @@ def test_attaching_together_builds_the_cloud_once_and_matches_attaching_one_by_o
 
 
 def test_dask_runs_the_plugins_of_one_collection_as_one_task_per_partition(generated_ttbar_qcd):
+    # pfn_ddt also reads FatJet_msoftdrop: dask must load it because the plugin declares it
+    names = ["cutbased", "pfn", "pfn_ddt", "efn"]
     events = _events(generated_ttbar_qcd[1], mode="dask")
-    tagged = attach(events, ["cutbased", "pfn", "efn"])
+    tagged = attach(events, names)
     layers = [name for name in tagged.dask.layers if name.startswith("hepml-")]
-    assert len(layers) == 1 and all(n in layers[0] for n in ("cutbased", "pfn", "efn")), layers
-    eager = attach(_events(generated_ttbar_qcd[1], mode="eager"), ["cutbased", "pfn", "efn"]).FatJet
+    assert len(layers) == 1 and all(n.replace("_", "-") in layers[0] for n in names), layers
+    eager = attach(_events(generated_ttbar_qcd[1], mode="eager"), names).FatJet
     computed = tagged.FatJet.compute()
-    for column in ("cutbased_top", "pfn_top", "efn_top"):
+    for column in ("cutbased_top", "pfn_top", "pfn_ddt_top", "efn_top"):
         assert ak.all(ak.isclose(computed[column], eager[column], rtol=1e-6)), column
 
 
