@@ -206,6 +206,11 @@ def write_mass_profile_artifact(
         )
     base_shape = tuple(base.card.input_shape)
     n_base = int(np.prod(base_shape))
+    if len(plugin.feature_names) != n_base + 1:
+        raise ArtifactError(
+            f"plugin {plugin.name!r} builds {len(plugin.feature_names)} features per jet, but a mass profile on "
+            f"{base_plugin.name!r} needs its {n_base} inputs flattened and the jet mass after them ({n_base + 1})"
+        )
     inputs = keras.Input(shape=(n_base + 1,), name="features_and_mass")
     base_inputs = keras.layers.Reshape(base_shape, name="base_features")(Channels(0, n_base, name="flat_features")(inputs))
     score = keras.Model(base.model.inputs[0], base.model.outputs[0], name="base")(base_inputs)

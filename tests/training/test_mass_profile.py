@@ -140,7 +140,11 @@ def test_artifact_applies_the_profile_to_the_base_network_on_real_events(sculpti
     assert np.abs(shifted - plain).max() > 0.01, "the profile must change the scores for the test to mean anything"
 
 
-def test_artifact_refuses_a_base_that_standardises_its_inputs(sculpting_tagger, dnn_plugin, tmp_path):
+def test_artifact_refuses_bases_it_cannot_put_a_profile_on(sculpting_tagger, dnn_plugin, tmp_path):
+    registry = get_registry()
     profile = fit_mass_profile(*sculpting_tagger, strength=1.0)
     with pytest.raises(ArtifactError, match="standardises its inputs"):
-        write_mass_profile_artifact(get_registry().get("pfn_ddt"), dnn_plugin, profile, tmp_path / "ddt")
+        write_mass_profile_artifact(registry.get("pfn_ddt"), dnn_plugin, profile, tmp_path / "ddt")
+    # pfn_md reads the cloud without the mass: it has nowhere to take the mass from
+    with pytest.raises(ArtifactError, match=r"needs its 750 inputs flattened and the jet mass after them \(751\)"):
+        write_mass_profile_artifact(registry.get("pfn_md"), registry.get("pfn"), profile, tmp_path / "md")
