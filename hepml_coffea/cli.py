@@ -69,6 +69,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from hepml_coffea.training.decorrelate import Decorrelation
 
     plugin = get_registry().get(args.plugin)
+    if plugin.build_model is None:
+        raise HepmlCoffeaError(
+            f"plugin {plugin.name!r} builds no network to train ({plugin.description or 'no description'}); "
+            "a fitted plugin such as pfn_ddt is made by its benchmark script, see docs/training.md"
+        )
     output = args.output or plugin.artifact
     if output is None:
         raise HepmlCoffeaError(f"plugin {plugin.name!r} has no artifact path; pass --output DIR")

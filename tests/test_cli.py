@@ -86,3 +86,9 @@ def test_train_refuses_mass_flattening_without_decorrelation(tmp_path, capsys):
                  "--output", str(tmp_path / "pfn"), "--flatten-mass"]) == 2
     assert "add --decorrelate disco or adversary" in capsys.readouterr().err
     assert not (tmp_path / "pfn").exists()
+
+
+def test_train_refuses_a_fitted_plugin_before_reading_any_file(tmp_path, capsys):
+    missing = str(tmp_path / "not_there.root")  # a read would fail differently
+    assert main(["train", "--plugin", "pfn_ddt", "--signal", missing, "--background", missing]) == 2
+    assert "builds no network to train" in capsys.readouterr().err
