@@ -36,6 +36,7 @@ from hepml_coffea import get_registry, runtime
 from hepml_coffea.decorrelation import MASS, SCORE, inv_jsd50, r50
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.training import load_labelled_features
+from hepml_coffea.training.mass_profile import logit
 from zoo import add_sample_arguments
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,16 +60,11 @@ def figures_of_merit(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -
     return r50(signal, background), inv_jsd50(signal, background)
 
 
-def _logit(scores: np.ndarray) -> np.ndarray:
-    clipped = np.clip(scores.astype(np.float64), 1e-7, 1 - 1e-7)
-    return np.log(clipped) - np.log1p(-clipped)
-
-
 def ddt_offsets(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> np.ndarray:
     """Per mass bin: the QCD logit quantile at the 50%-signal cut's QCD efficiency, minus the global one."""
-    logit = _logit(scores)
-    cut = np.quantile(logit[labels == 1], 0.5)
-    background, background_mass = logit[labels == 0], mass[labels == 0]
+    logits = logit(scores)
+    cut = np.quantile(logits[labels == 1], 0.5)
+    background, background_mass = logits[labels == 0], mass[labels == 0]
     efficiency = np.mean(background >= cut)
     bins = np.digitize(background_mass, DDT_MASS_EDGES) - 1
     offsets = np.zeros(len(DDT_MASS_EDGES) - 1)
@@ -81,7 +77,7 @@ def ddt_offsets(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> np.
 
 def shifted(scores: np.ndarray, mass: np.ndarray, offsets: np.ndarray, alpha: float) -> np.ndarray:
     bins = np.clip(np.digitize(mass, DDT_MASS_EDGES) - 1, 0, len(offsets) - 1)
-    return 1.0 / (1.0 + np.exp(-(_logit(scores) - alpha * offsets[bins])))
+    return 1.0 / (1.0 + np.exp(-(logit(scores) - alpha * offsets[bins])))
 
 
 def predict(base: Plugin, variants: dict[str, Path], features: np.ndarray) -> dict[str, np.ndarray]:

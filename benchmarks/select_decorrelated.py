@@ -45,6 +45,13 @@ def measure(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> dict[st
             "inv_jsd50_ceiling": inv_jsd_ceiling(background, 1.0 / rejection)}
 
 
+def ceiling_curve(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray, plain_r50: float) -> dict[str, list[float]]:
+    """The 1/JSD50 ceiling of the background jets from R50 = 5 to twice the plain tagger's, for the plot."""
+    background = mass_score_hists(scores, labels, mass)[1]
+    grid = np.geomspace(5.0, 2 * plain_r50, 25)
+    return {"r50": grid.tolist(), "inv_jsd50": [inv_jsd_ceiling(background, 1 / r) for r in grid]}
+
+
 def candidates(scores: dict[str, np.ndarray], max_members: int) -> dict[tuple[str, ...], np.ndarray]:
     """Every variant alone and the mean score of every set of 2 to ``max_members`` variants."""
     return {members: np.mean([scores[m] for m in members], axis=0)
@@ -120,9 +127,7 @@ def main() -> None:
     measured = {"plain": measure(plain_scores, labels, mass), "chosen": measure(chosen_scores, labels, mass)}
     measured["chosen"]["target_fraction"] = target_fraction(measured["chosen"], measured["plain"])
     measured["bootstrap_std"] = bootstrap(plain_scores, chosen_scores, labels, mass, args.bootstrap)
-    background = mass_score_hists(chosen_scores, labels, mass)[1]
-    grid = np.geomspace(5.0, 2 * measured["plain"]["r50"], 25)
-    measured["ceiling_curve"] = {"r50": grid.tolist(), "inv_jsd50": [inv_jsd_ceiling(background, 1 / r) for r in grid]}
+    measured["ceiling_curve"] = ceiling_curve(chosen_scores, labels, mass, measured["plain"]["r50"])
     measured["n_jets"] = {"signal": int(labels.sum()), "background": int((labels == 0).sum())}
 
     record = {

@@ -28,11 +28,11 @@ import numpy as np
 
 from hepml_coffea import get_registry
 from hepml_coffea.artifacts import sha256_of
-from hepml_coffea.decorrelation import inv_jsd, inv_jsd_ceiling, rejection, sculpting_plot
+from hepml_coffea.decorrelation import inv_jsd, rejection
 from hepml_coffea.training import classifier_metrics, load_labelled_features
 from hepml_coffea.training.mass_profile import fit_mass_profile, write_mass_profile_artifact
 from decorrelation_combinations import mass_score_hists, predict, target_fraction, target_plane
-from select_decorrelated import bootstrap, finish_plot, measure
+from select_decorrelated import bootstrap, ceiling_curve, finish_plot, measure
 from zoo import add_calibration_arguments, add_test_arguments, add_validation_arguments
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,16 +64,6 @@ def plot(validation: list[dict], held_out: dict, path: Path) -> None:
     for name, point in held_out["compared"].items():
         ax.scatter([point["r50"]], [point["inv_jsd50"]], marker="s", label=f"{name} (held-out)")
     finish_plot(fig, ax, held_out, path)
-
-
-def sculpting(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray, title: str, path: Path) -> None:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 4.5))
-    ax = fig.subplots()
-    sculpting_plot(*mass_score_hists(scores, labels, mass), ax=ax)
-    ax.set_title(title)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
 def main() -> None:
@@ -131,15 +121,10 @@ def main() -> None:
     for point in measured["compared"].values():
         point["target_fraction"] = target_fraction(point, measured["plain"])
     measured["bootstrap_std"] = bootstrap(plain_test, chosen_scores, labels, mass, args.bootstrap)
-    background = mass_score_hists(chosen_scores, labels, mass)[1]
-    grid = np.geomspace(5.0, 2 * measured["plain"]["r50"], 25)
-    measured["ceiling_curve"] = {"r50": grid.tolist(), "inv_jsd50": [inv_jsd_ceiling(background, 1 / r) for r in grid]}
-    measured["working_points"] = {"plain": working_points(plain_test, labels, mass),
-                                  "chosen": working_points(chosen_scores, labels, mass),
-                                  **{name: working_points(s, labels, mass) for name, s in test_scores.items()}}
-    measured["top_window_excess"] = {"plain": top_window_excess(plain_test, labels, mass),
-                                     "chosen": top_window_excess(chosen_scores, labels, mass),
-                                     **{name: top_window_excess(s, labels, mass) for name, s in test_scores.items()}}
+    measured["ceiling_curve"] = ceiling_curve(chosen_scores, labels, mass, measured["plain"]["r50"])
+    every_score = {"plain": plain_test, "chosen": chosen_scores, **test_scores}
+    measured["working_points"] = {name: working_points(s, labels, mass) for name, s in every_score.items()}
+    measured["top_window_excess"] = {name: top_window_excess(s, labels, mass) for name, s in every_score.items()}
     measured["n_jets"] = {"signal": int(labels.sum()), "background": int((labels == 0).sum())}
 
     calibration_samples = [{"file": f.name, "sha256": sha256_of(f)}
@@ -156,7 +141,6 @@ def main() -> None:
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "selection.json").write_text(json.dumps(record, indent=2) + "\n")
     plot(points, measured, args.output_dir / "selection.png")
-    sculpting(chosen_scores, labels, mass, f"{args.plugin} (held-out QCD)", args.output_dir / f"sculpting_{args.plugin}.png")
 
     chosen, spread, test_plain = measured["chosen"], measured["bootstrap_std"], measured["plain"]
     name = f"{args.base} + mass profile, strength {best['strength']:g}"
