@@ -1,6 +1,6 @@
 """Physics sanity of generated samples: masses, substructure separation, constituent sums.
 
-    python benchmarks/sanity_samples.py --outdir sanity_plots [--events 3000] [--jobs 2]
+    python studies/sanity_samples.py --outdir sanity_plots [--events 3000] [--jobs 2]
 
 Uses :func:`hepml_coffea.samples.cached_sample` (generated once, then reused). Prints numbers
 and saves PNGs: soft-drop mass per truth label, tau32 (top vs QCD), tau21 (W/Z vs QCD),

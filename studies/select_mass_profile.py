@@ -13,7 +13,7 @@ DisCo-trained pfn_md). Working points other than the 50 % the profile is fitted 
 reported too. With ``--ship`` the chosen profile is written, on top of the plain network, to
 plugins/artifacts/<plugin>. Usage::
 
-    python benchmarks/select_mass_profile.py --output-dir docs/decorrelation/mass_profile --ship
+    python studies/select_mass_profile.py --output-dir docs/decorrelation/mass_profile --ship
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def main() -> None:
     calibration_samples = [{"file": f.name, "sha256": sha256_of(f)}
                            for f in (*args.calibration_signal, *args.calibration_background)]
     record = {
-        "command": shlex.join(["python", "benchmarks/select_mass_profile.py", *sys.argv[1:]]),
+        "command": shlex.join(["python", "studies/select_mass_profile.py", *sys.argv[1:]]),
         "calibration_samples": calibration_samples,
         "validation_samples": [f.name for f in (*args.validation_signal, *args.validation_background)],
         "test_samples": [f.name for f in (*args.test_signal, *args.test_background)],

@@ -1,10 +1,10 @@
-"""Every DisCo/adversary run of benchmarks/mass_decorrelation.py on one R50-versus-1/JSD50 plot.
+"""Every DisCo/adversary run of studies/mass_decorrelation.py on one R50-versus-1/JSD50 plot.
 
 Each run writes a ``decorrelation.json`` (its command, settings and one report per score).
 This script puts the reports of several runs on one log-log plot, shades the region issue #5
 asks for (1/JSD50 >= 10x and R50 >= 1/3 of the plain tagger's) and writes a table::
 
-    python benchmarks/decorrelation_frontier.py docs/decorrelation/scan/*.json \\
+    python studies/decorrelation_frontier.py docs/decorrelation/scan/*.json \\
         --output docs/decorrelation/frontier
 
 The plain tagger is the score called ``--plain`` (it must be in every run, with the same value).

@@ -2,10 +2,13 @@
 # Reproduce the tagger zoo: generate the samples (skipped when present), train every shipped
 # network on them, and evaluate all taggers on the held-out samples. docs/taggers.md holds the
 # results and the timings on a 2-core CPU. Usage:
-#   benchmarks/tagger_zoo.sh [generate|decorrelation|train|evaluate|all]   (default: all)
+#   studies/tagger_zoo.sh [generate|decorrelation|train|evaluate|all]   (default: all)
 set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${HEPML_COFFEA_ZOO:-$HOME/.cache/hepml-coffea/zoo}
 mkdir -p "$CACHE"
+CACHE=$(cd "$CACHE" && pwd)
+cd "$REPO"  # runs from any directory: outputs go to docs/ of this repository
 step=${1:-all}
 
 sample() {  # process events seed

@@ -1,6 +1,6 @@
 """Can the trained decorrelated variants be combined into a tagger inside the issue #5 target?
 
-Takes the variants trained by benchmarks/mass_decorrelation.py (artifact directories of one
+Takes the variants trained by studies/mass_decorrelation.py (artifact directories of one
 architecture) and measures R50 and 1/JSD50 on the held-out jets for
 
 * every variant alone,
@@ -14,7 +14,7 @@ bins). Jets are read as for training (every jet in the files); on the generated 
 the processor's selection too, and a variant alone gets the numbers mass_decorrelation.py gave
 it. Usage::
 
-    python benchmarks/decorrelation_combinations.py ~/.cache/hepml-coffea/zoo/decorrelation_finetune/disco_* \\
+    python studies/decorrelation_combinations.py ~/.cache/hepml-coffea/zoo/decorrelation_finetune/disco_* \\
         --output-dir docs/decorrelation/combinations
 """
 
@@ -163,7 +163,7 @@ def main() -> None:
         del p["scores"]
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    record = {"command": shlex.join(["python", "benchmarks/decorrelation_combinations.py", *sys.argv[1:]]),
+    record = {"command": shlex.join(["python", "studies/decorrelation_combinations.py", *sys.argv[1:]]),
               "test_samples": [f.name for f in (*args.test_signal, *args.test_background)], "plain": plain, "points": points}
     (args.output_dir / "combinations.json").write_text(json.dumps(record, indent=2) + "\n")
     plot(points, plain, args.output_dir / "combinations.png")

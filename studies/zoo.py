@@ -1,4 +1,4 @@
-"""The tagger-zoo samples (made by benchmarks/tagger_zoo.sh) as command-line defaults."""
+"""The tagger-zoo samples (made by studies/tagger_zoo.sh) as command-line defaults."""
 
 from __future__ import annotations
 
@@ -34,6 +34,6 @@ def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_calibration_arguments(parser: argparse.ArgumentParser) -> None:
     """``--calibration-signal``/``--calibration-background``: for fitting mass-dependent working
-    points on jets no network was trained on (benchmarks/select_mass_profile.py)."""
+    points on jets no network was trained on (studies/select_mass_profile.py)."""
     parser.add_argument("--calibration-signal", type=Path, nargs="+", default=[ZOO / "ttbar_100000_seed107.root"])
     parser.add_argument("--calibration-background", type=Path, nargs="+", default=[ZOO / "qcd_200000_seed106.root"])

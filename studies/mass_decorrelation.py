@@ -4,10 +4,10 @@ Trains the decorrelated variants (plugin ``pfn_md``'s network) on the training s
 tagging processor with truth labels over the held-out samples, and reads every number from the
 accumulated histograms with ``hepml_coffea.decorrelation`` (the path an analysis would take).
 Writes docs/decorrelation/ and, with ``--ship LABEL``, copies that variant's artifact to
-plugins/artifacts/pfn_md. Usage (the samples come from benchmarks/tagger_zoo.sh)::
+plugins/artifacts/pfn_md. Usage (the samples come from studies/tagger_zoo.sh)::
 
-    python benchmarks/mass_decorrelation.py                  # train and compare the variants
-    python benchmarks/mass_decorrelation.py --reuse --disco-lambdas 2 4 6 10 50 --ship disco_4
+    python studies/mass_decorrelation.py                  # train and compare the variants
+    python studies/mass_decorrelation.py --reuse --disco-lambdas 2 4 6 10 50 --ship disco_4
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def main() -> None:
                for column, h in output["hists"].items()}
     reports = decorrelation_report(classes, args.output_dir)
     record = {
-        "command": shlex.join(["python", "benchmarks/mass_decorrelation.py", *sys.argv[1:]]),
+        "command": shlex.join(["python", "studies/mass_decorrelation.py", *sys.argv[1:]]),
         "training_samples": [p.name for p in (*args.signal, *args.background)],
         "test_samples": [f.name for f in (*args.test_signal, *args.test_background)],
         "max_per_class": args.max_per_class, "epochs_max": args.epochs, "learning_rate": args.learning_rate,

@@ -1,7 +1,7 @@
 """Choose the mass-decorrelated tagger to ship (pfn_md) on validation jets; measure it on held-out jets.
 
 The candidates are the decorrelated variants given (artifact directories of ``--plugin``'s
-network, e.g. trained by benchmarks/mass_decorrelation.py) alone, and the average score of every pair (or set
+network, e.g. trained by studies/mass_decorrelation.py) alone, and the average score of every pair (or set
 of up to ``--max-members``) of them. On the *validation* samples each candidate gets its
 fraction of the issue #5 target, relative to the plain tagger measured on the same jets:
 
@@ -12,7 +12,7 @@ the finite-statistics ceiling of 1/JSD50 (hepml_coffea.decorrelation.inv_jsd_cei
 number quoted is not the maximum of many noisy ones. With ``--ship`` it is written to
 plugins/artifacts/<plugin> (an ensemble as one Keras model averaging its members). Usage::
 
-    python benchmarks/select_decorrelated.py ~/.cache/hepml-coffea/zoo/decorrelation_finetune/disco_* \\
+    python studies/select_decorrelated.py ~/.cache/hepml-coffea/zoo/decorrelation_finetune/disco_* \\
         --output-dir docs/decorrelation/shipped --ship
 """
 
@@ -131,7 +131,7 @@ def main() -> None:
     measured["n_jets"] = {"signal": int(labels.sum()), "background": int((labels == 0).sum())}
 
     record = {
-        "command": shlex.join(["python", "benchmarks/select_decorrelated.py", *sys.argv[1:]]),
+        "command": shlex.join(["python", "studies/select_decorrelated.py", *sys.argv[1:]]),
         "validation_samples": [f.name for f in (*args.validation_signal, *args.validation_background)],
         "test_samples": [f.name for f in (*args.test_signal, *args.test_background)],
         "validation": {"plain": plain, "n_jets": {"signal": int(validation.labels.sum()),
