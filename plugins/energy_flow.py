@@ -26,7 +26,6 @@ from hepml_coffea.features.particles import (
     particle_cloud_and_msoftdrop,
     particle_cloud_and_msoftdrop_names,
 )
-from hepml_coffea.layers import CUSTOM_OBJECTS, Channels, MaskedPool
 from hepml_plugins.common import constituent_top_tagger
 
 PHI_UNITS = (100, 100, 128)
@@ -36,6 +35,8 @@ F_UNITS = (100, 100, 100)
 def _deep_set(name: str, inputs, per_particle, weights):
     import keras
     from keras import layers
+
+    from hepml_coffea.layers import MaskedPool
 
     x = per_particle
     for units in PHI_UNITS:
@@ -50,6 +51,8 @@ def _deep_set(name: str, inputs, per_particle, weights):
 def build_pfn(input_shape: tuple[int, ...]):
     import keras
 
+    from hepml_coffea.layers import Channels
+
     cloud = keras.Input(shape=input_shape, name="particle_cloud")
     features = Channels(0, MASK_CHANNEL, name="features")(cloud)
     mask = Channels(MASK_CHANNEL, MASK_CHANNEL + 1, name="mask")(cloud)
@@ -58,6 +61,8 @@ def build_pfn(input_shape: tuple[int, ...]):
 
 def build_efn(input_shape: tuple[int, ...]):
     import keras
+
+    from hepml_coffea.layers import Channels
 
     cloud = keras.Input(shape=input_shape, name="particle_cloud")
     angles = Channels(*COORDINATE_CHANNELS, name="angles")(cloud)
@@ -91,4 +96,6 @@ def hepml_register_taggers() -> list[Plugin]:
 
 @hookimpl
 def hepml_register_custom_objects() -> dict[str, type]:
+    from hepml_coffea.layers import CUSTOM_OBJECTS  # imports Keras: called only when a model loads
+
     return dict(CUSTOM_OBJECTS)

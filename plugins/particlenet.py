@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from hepml_coffea import Plugin, hookimpl
 from hepml_coffea.features.particles import CLOUD_FEATURES, COORDINATE_CHANNELS, MASK_CHANNEL, particle_cloud
-from hepml_coffea.layers import CUSTOM_OBJECTS, Channels, EdgeConv, MaskedPool
 from hepml_plugins.common import constituent_top_tagger
 
 
 def _particlenet(name: str, input_shape, *, k: int, blocks: tuple[tuple[int, ...], ...], dense: int):
     import keras
     from keras import layers
+
+    from hepml_coffea.layers import Channels, EdgeConv, MaskedPool
 
     cloud = keras.Input(shape=input_shape, name="particle_cloud")
     points = Channels(*COORDINATE_CHANNELS, name="coordinates")(cloud)
@@ -51,4 +52,6 @@ def hepml_register_taggers() -> list[Plugin]:
 
 @hookimpl
 def hepml_register_custom_objects() -> dict[str, type]:
+    from hepml_coffea.layers import CUSTOM_OBJECTS  # imports Keras: called only when a model loads
+
     return dict(CUSTOM_OBJECTS)
