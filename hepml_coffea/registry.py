@@ -14,6 +14,7 @@ produces a :class:`PluginLoadWarning` naming it and is skipped; the analysis goe
 
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from collections.abc import Iterable, Iterator
@@ -61,6 +62,12 @@ def _distribution_name(entry_point: EntryPoint) -> str:
     return dist.metadata["Name"] if dist is not None else "<unknown distribution>"
 
 
+def _one_line(exc: Exception) -> str:
+    """``Type: first line of the message``, for a one-line error."""
+    message = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
+
+
 def _canonical(distribution: str) -> str:
     return distribution.lower().replace("_", "-")
 
@@ -79,6 +86,7 @@ class Registry:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
         self._sources: dict[str, _Source] = {}
+        self._failed: dict[str, tuple[_Source, str]] = {}  # entry point -> (source, why it failed to import)
         self._plugins: dict[str, Plugin] | None = None
         self._load_entry_points()
 
@@ -111,9 +119,10 @@ class Registry:
                 self.register(module, name=entry_point.name, distribution=distribution)
             # A third-party import can raise anything; it must not take the analysis down.
             except Exception as exc:  # noqa: BLE001
-                self._warn(_Source(entry_point.name, distribution),
-                           f"{entry_point.value!r} failed to import ({type(exc).__name__}: {exc}); the "
-                           f"package is skipped. Fix or uninstall it, or set {BLOCK_ENV}={entry_point.name}.")
+                source, why = _Source(entry_point.name, distribution), _one_line(exc)
+                self._failed[entry_point.name] = (source, why)
+                self._warn(source, f"{entry_point.value!r} failed to import ({why}); the package is skipped. "
+                                   f"Fix or uninstall it, or set {BLOCK_ENV}={entry_point.name}.")
 
     def _collect(self) -> dict[str, Plugin]:
         plugins: dict[str, Plugin] = {}
@@ -163,23 +172,40 @@ class Registry:
         return self._plugins
 
     def get(self, name: str) -> Plugin:
-        """The plugin called ``name``; raises :class:`UnknownPluginError` listing the known ones."""
+        """The plugin called ``name``.
+
+        Raises :class:`UnknownPluginError` naming close matches and the known plugins, or, when a
+        package's entry point of that name failed to import, why it failed.
+        """
         try:
             return self.plugins[name]
         except KeyError:
-            known = ", ".join(self.plugins) or "none"
-            hint = ""
-            if name in self.blocked:
-                hint = f" It is blocked by {BLOCK_ENV}."
-            elif not self.autoload:
-                hint = f" Third-party plugins are disabled by {DISABLE_AUTOLOAD_ENV}."
+            pass
+        if name in self._failed:
+            source, why = self._failed[name]
             raise UnknownPluginError(
-                f"no hepml-coffea plugin called {name!r}.{hint} Known plugins: {known}. "
-                "Install the package that provides it, or run `hepml-coffea plugins` to list them."
-            ) from None
+                f"no hepml-coffea plugin called {name!r}: package {source.distribution!r} provides entry "
+                f"point {name!r} but failed to import ({why}). Fix that error (e.g. install what it is "
+                "missing) or reinstall the package."
+            )
+        known = ", ".join(self.plugins) or "none"
+        close = difflib.get_close_matches(name, self.plugins, n=3)
+        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+        if name in self.blocked:
+            hint += f" It is blocked by {BLOCK_ENV}."
+        elif not self.autoload:
+            hint += f" Third-party plugins are disabled by {DISABLE_AUTOLOAD_ENV}."
+        raise UnknownPluginError(
+            f"no hepml-coffea plugin called {name!r}.{hint} Known plugins: {known}. "
+            "Install the package that provides it, or run `hepml-coffea plugins` to list them."
+        )
 
     def custom_objects(self) -> dict[str, type]:
-        """Custom Keras classes from every package, for loading models in safe mode."""
+        """Custom Keras classes from every package, for loading models in safe mode.
+
+        Called only when a model is loaded: the hooks may import Keras, which listing plugins and
+        building a dask graph must not do.
+        """
         merged: dict[str, type] = {}
         for objects in self.manager.hook.hepml_register_custom_objects():
             merged.update(objects or {})

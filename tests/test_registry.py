@@ -109,3 +109,33 @@ def test_entry_point_name_clash_between_packages_warns(monkeypatch):
     with pytest.warns(PluginLoadWarning, match="'impostor-package'.*already used by 'hepml-coffea'"):
         registry = Registry()
     assert registry.plugins["cutbased"].package == "hepml-coffea"
+
+
+def test_unknown_name_suggests_close_matches():
+    with pytest.raises(UnknownPluginError, match=r"Did you mean 'substructure_dnn'\?"):
+        Registry().get("substructure_nn")
+    with pytest.raises(UnknownPluginError) as info:
+        Registry().get("no_such_tagger")
+    assert "Did you mean" not in str(info.value)
+
+
+def test_plugin_of_a_package_that_failed_to_import_says_why(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import hepml_coffea.registry as registry_module
+
+    class FakeDist:
+        metadata = {"Name": "torch-tagger"}
+
+    broken = EntryPoint(name="torch_tagger", value="a_module_that_does_not_exist",
+                        group="hepml_coffea")._for(FakeDist())
+    real = list(registry_module.entry_points(group="hepml_coffea"))
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [*real, broken])
+    with pytest.warns(PluginLoadWarning, match="'torch-tagger'"):
+        registry = Registry()
+    with pytest.raises(UnknownPluginError) as info:
+        registry.get("torch_tagger")
+    message = str(info.value)
+    assert "package 'torch-tagger'" in message and "failed to import" in message
+    assert "ModuleNotFoundError: No module named 'a_module_that_does_not_exist'" in message
+    assert "Install the package" not in message and "\n" not in message
