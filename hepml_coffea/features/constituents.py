@@ -18,6 +18,7 @@ import awkward as ak
 import numpy as np
 
 from hepml_coffea.errors import InvalidInputError
+from hepml_coffea.features.links import match_links
 from hepml_coffea.features.sharing import shared
 
 
@@ -70,48 +71,60 @@ def wrap_phi(dphi: np.ndarray) -> np.ndarray:
     return (dphi + np.pi) % (2 * np.pi) - np.pi
 
 
+def _check_links(links, local_jet: np.ndarray, local_candidate: np.ndarray, candidates_per_link: np.ndarray,
+                 collection: str) -> None:
+    """Refuse a link table that contradicts the file: a jetIdx past its event's stored jets
+    (coffea's global ``jetIdxG`` is then -1) or a pFCandsIdx past its event's candidates."""
+    past_jets = local_jet < 0
+    if "jetIdxG" in links.fields:
+        past_jets |= _flat(links["jetIdxG"]) < 0
+    past_candidates = (local_candidate < 0) | (local_candidate >= candidates_per_link)
+    for bad, target in ((past_jets, collection), (past_candidates, "PFCands")):
+        if bad.any():
+            raise InvalidInputError(
+                f"{bad.sum()} {collection}PFCands links point outside their event's {target} "
+                "collection as stored in the file; the link table is inconsistent (was the file "
+                "skimmed without re-indexing?). Regenerate or re-skim it; select objects after reading."
+            )
+
+
 @shared
 def jet_constituents(events, collection: str = "FatJet") -> Constituents:
-    """Follow the ``<collection>PFCands`` links and return every jet's constituents, flat."""
+    """Follow the ``<collection>PFCands`` links and return every jet's constituents, flat.
+
+    The jets may have been selected, sliced or reordered after reading: each one is matched to
+    its own links by :func:`hepml_coffea.features.links.match_links`, not by position.
+    """
     jets = events[collection]
     links = events[f"{collection}PFCands"]
     candidates = events["PFCands"]
 
-    jets_per_event = ak.to_numpy(ak.num(jets, axis=1)).astype(np.int64)
     links_per_event = ak.to_numpy(ak.num(links, axis=1)).astype(np.int64)
-    jet_offsets = np.cumsum(jets_per_event) - jets_per_event
+    candidates_per_event = ak.to_numpy(ak.num(candidates, axis=1)).astype(np.int64)
+    link_event = np.repeat(np.arange(len(links_per_event)), links_per_event)
     local_jet = _flat(links["jetIdx"]).astype(np.int64)
-    local_candidate = links["pFCandsIdx"]
-    n_jets = int(jets_per_event.sum())
+    local_candidate = _flat(links["pFCandsIdx"]).astype(np.int64)
+    _check_links(links, local_jet, local_candidate, candidates_per_event[link_event], collection)
+    candidate = local_candidate + (np.cumsum(candidates_per_event) - candidates_per_event)[link_event]
 
-    candidates_per_event = np.repeat(ak.to_numpy(ak.num(candidates, axis=1)), links_per_event)
-    jets_of_link_event = np.repeat(jets_per_event, links_per_event)
-    flat_candidate = _flat(local_candidate).astype(np.int64)
-    bad = (local_jet < 0) | (local_jet >= jets_of_link_event) | (flat_candidate < 0) | (
-        flat_candidate >= candidates_per_event
-    )
-    if bad.any():
-        raise InvalidInputError(
-            f"{bad.sum()} {collection}PFCands links point outside their event's {collection} or "
-            "PFCands collections; the file's link table is inconsistent (was it skimmed without "
-            "re-indexing?)."
-        )
-    global_jet = local_jet + np.repeat(jet_offsets, links_per_event)
-    linked = candidates[local_candidate]
-    pt = _flat(linked["pt"]).astype(np.float64)
-    order = np.lexsort((-pt, global_jet))
-    counts = np.bincount(global_jet, minlength=n_jets)
-    starts = np.cumsum(counts) - counts
-    jet = global_jet[order]
-    position = np.arange(len(order)) - starts[jet]
+    def candidate_field(field: str, dtype=np.float64) -> np.ndarray:
+        return _flat(candidates[field]).astype(dtype)[candidate]
 
-    pt = pt[order]
-    eta = _flat(linked["eta"]).astype(np.float64)[order]
-    phi = _flat(linked["phi"]).astype(np.float64)[order]
-    mass = _flat(linked["mass"]).astype(np.float64)[order]
+    pt, eta, phi = (candidate_field(field) for field in ("pt", "eta", "phi"))
     jet_pt, jet_eta, jet_phi, jet_mass = (
         _flat(jets[field]).astype(np.float64) for field in ("pt", "eta", "phi", "mass")
     )
+    jets_per_event = ak.to_numpy(ak.num(jets, axis=1)).astype(np.int64)
+    jet_event = np.repeat(np.arange(len(jets_per_event)), jets_per_event)
+    linked = match_links(link_event, local_jet, pt, eta, phi, jet_event, jet_eta, jet_phi, collection)
+
+    by_jet_then_pt = np.lexsort((-pt[linked.rows], linked.jet))
+    order, jet = linked.rows[by_jet_then_pt], linked.jet[by_jet_then_pt]
+    counts = np.bincount(jet, minlength=len(jet_pt))
+    starts = np.cumsum(counts) - counts
+    position = np.arange(len(order)) - starts[jet]
+    pt, eta, phi = pt[order], eta[order], phi[order]
+    mass = candidate_field("mass")[order]
     return Constituents(
         jet=jet,
         position=position,
@@ -120,8 +133,8 @@ def jet_constituents(events, collection: str = "FatJet") -> Constituents:
         deta=eta - jet_eta[jet],
         dphi=wrap_phi(phi - jet_phi[jet]),
         energy=_energy(pt, eta, mass),
-        charge=_flat(linked["charge"])[order].astype(np.float64),
-        pdg_id=_flat(linked["pdgId"])[order].astype(np.int64),
+        charge=candidate_field("charge")[order],
+        pdg_id=candidate_field("pdgId", np.int64)[order],
         jet_pt=jet_pt,
         jet_energy=_energy(jet_pt, jet_eta, jet_mass),
     )
