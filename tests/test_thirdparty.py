@@ -1,7 +1,9 @@
 """A plugin published as its own pip package is found through its entry point.
 
-The example package in examples/thirdparty-tagger and a deliberately broken one are installed
-into a throw-away virtual environment that sees this environment's packages.
+The example package in examples/thirdparty-tagger and a deliberately broken one are pip-installed
+into a throw-away folder on ``PYTHONPATH``: the interpreter running the tests (a user's virtual
+environment) then finds them through their entry points beside everything it already has. (A nested
+``venv --system-site-packages`` would see the base interpreter's packages, not this environment's.)
 """
 
 import json
@@ -36,40 +38,43 @@ def _make_broken_package(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def venv_python(tmp_path_factory):
+def plugin_path(tmp_path_factory) -> dict[str, str]:
+    """Environment variables under which this interpreter sees the two installed plugin packages."""
     root = tmp_path_factory.mktemp("thirdparty")
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    target = root / "site-packages"
     broken = _make_broken_package(root / "broken")
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", str(EXAMPLE), str(broken)], check=True)
-    return python
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--target", str(target), str(EXAMPLE), str(broken)], check=True)
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))}
 
 
-def _plugins(python, **env):
-    result = subprocess.run([str(python), "-m", "hepml_coffea.cli", "plugins", "--json"],
-                            capture_output=True, text=True, env={**os.environ, **env}, check=True)
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env={**os.environ, **env})
+
+
+def _plugins(env: dict[str, str]):
+    result = _run(env, "-m", "hepml_coffea.cli", "plugins", "--json")
+    assert result.returncode == 0, result.stderr
     return {p["name"]: p for p in json.loads(result.stdout)}, result.stderr
 
 
-def test_installed_package_is_discovered_and_broken_one_only_warns(venv_python):
-    plugins, stderr = _plugins(venv_python)
+def test_installed_package_is_discovered_and_broken_one_only_warns(plugin_path):
+    plugins, stderr = _plugins(plugin_path)
     assert plugins["tau21_twoprong"]["package"] == "hepml-thirdparty-tagger"
     assert plugins["tau21_twoprong"]["outputs"] == {"tau21_twoprong_score": "float32"}
     assert {"cutbased", "substructure_dnn"} <= set(plugins)
     assert "hepml-broken-plugin" in stderr and "a_module_that_does_not_exist" in stderr
 
 
-def test_kill_switches(venv_python):
-    plugins, stderr = _plugins(venv_python, HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD="1")
+def test_kill_switches(plugin_path):
+    plugins, stderr = _plugins({**plugin_path, "HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert "tau21_twoprong" not in plugins and "cutbased" in plugins
     assert "hepml-broken-plugin" not in stderr
-    plugins, stderr = _plugins(venv_python, HEPML_COFFEA_BLOCK_PLUGINS="broken,thirdparty_tagger")
+    plugins, stderr = _plugins({**plugin_path, "HEPML_COFFEA_BLOCK_PLUGINS": "broken,thirdparty_tagger"})
     assert "tau21_twoprong" not in plugins and "hepml-broken-plugin" not in stderr
 
 
-def test_thirdparty_plugin_attaches_columns(venv_python):
+def test_thirdparty_plugin_attaches_columns(plugin_path):
     script = textwrap.dedent("""
         import warnings; warnings.simplefilter("ignore")
         import awkward as ak, numpy as np
@@ -83,6 +88,6 @@ def test_thirdparty_plugin_attaches_columns(venv_python):
         assert np.allclose(ak.to_numpy(jets.tau21_twoprong_score), expected, rtol=1e-5)
         print(len(jets))
     """)
-    result = subprocess.run([str(venv_python), "-c", script], capture_output=True, text=True)
+    result = _run(plugin_path, "-c", script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "24"
