@@ -9,12 +9,14 @@ from hepml_coffea.columns import attach, evaluate
 from hepml_coffea.errors import (
     ArtifactError,
     HepmlCoffeaError,
+    InputFileError,
     InvalidInputError,
     MissingBranchError,
     PluginDefinitionError,
     UnknownPluginError,
 )
 from hepml_coffea.hookspecs import hookimpl
+from hepml_coffea.inputs import check_input_file
 from hepml_coffea.plugin import Output, Plugin, PluginKind
 from hepml_coffea.registry import PluginLoadWarning, Registry, get_registry
 
@@ -23,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArtifactError",
     "HepmlCoffeaError",
+    "InputFileError",
     "InvalidInputError",
     "MissingBranchError",
     "Output",
@@ -33,6 +36,7 @@ __all__ = [
     "Registry",
     "UnknownPluginError",
     "attach",
+    "check_input_file",
     "evaluate",
     "get_registry",
     "hookimpl",

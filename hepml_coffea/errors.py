@@ -4,6 +4,8 @@ Every message names the plugin and the column or file involved and says how to f
 so that a failure on a Dask worker hours into a job is still actionable from the traceback alone.
 """
 
+from __future__ import annotations
+
 
 class HepmlCoffeaError(Exception):
     """Base class of every error raised on purpose by hepml-coffea."""
@@ -30,3 +32,22 @@ class InvalidInputError(HepmlCoffeaError):
 
 class ArtifactError(HepmlCoffeaError):
     """A model artifact is missing, corrupt, or does not match the plugin that uses it."""
+
+
+class InputFileError(HepmlCoffeaError):
+    """An input file cannot be read: empty, truncated, not ROOT, a damaged basket, or no such tree."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path} {problem}")
+        self.path, self.problem = str(path), problem
+
+    def __reduce__(self):  # so that it pickles across processes despite its two arguments
+        return type(self), (self.path, self.problem)
+
+
+def our_error(exc: BaseException | None) -> HepmlCoffeaError | None:
+    """The hepml-coffea error behind ``exc``, if any: coffea's executors wrap worker errors in
+    a plain Exception whose cause (or context) is ours."""
+    while exc is not None and not isinstance(exc, HepmlCoffeaError):
+        exc = exc.__cause__ or exc.__context__
+    return exc

@@ -2,10 +2,15 @@
 
 Filesets use coffea's format, ``{dataset: {"files": {path: treename}, "metadata": {...}}}``; a
 plain ``{dataset: [path, ...]}`` is accepted too (tree ``Events``).
+
+Every local file is checked in the client before an executor starts (:mod:`hepml_coffea.inputs`),
+and a basket that cannot be read inside an executor becomes an :class:`InputFileError` naming the
+file and the entries; chunks of local files are never retried, since they fail the same way again.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,9 +19,14 @@ from typing import Any
 from coffea import processor
 from coffea.nanoevents import NanoAODSchema, PFNanoAODSchema
 
+from hepml_coffea.errors import InputFileError, our_error
+from hepml_coffea.inputs import REMAKE, check_fileset, is_remote, one_line
+
 EXECUTORS = ("iterative", "futures", "dask")
 SCHEMAS = {"nanoaod": NanoAODSchema, "pfnano": PFNanoAODSchema}
 DEFAULT_CHUNKSIZE = 100_000
+#: coffea's retries of a failed chunk, kept for remote files, whose reads can fail transiently
+REMOTE_RETRIES = 3
 
 
 def load_fileset(path: Path) -> dict[str, dict[str, Any]]:
@@ -42,7 +52,7 @@ def normalise_fileset(raw: Mapping[str, Any], source: str = "fileset") -> dict[s
             files = {str(f): "Events" for f in files}
         if not isinstance(files, Mapping) or not files:
             raise ValueError(f"{source}: dataset {dataset!r} lists no files")
-        missing = [f for f in files if "://" not in f and not Path(f).is_file()]
+        missing = [f for f in files if not is_remote(f) and not Path(f).is_file()]
         if missing:
             raise FileNotFoundError(f"{source}: dataset {dataset!r} refers to missing file(s) {missing}")
         entry = {"files": dict(files)}
@@ -85,18 +95,60 @@ def run_processor(
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     if schema not in SCHEMAS:
         raise ValueError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
+    check_fileset(fileset)
     if executor == "dask":
         return _run_dask(processor_instance, fileset, workers=workers, chunksize=chunksize,
                          scheduler=scheduler, schema=SCHEMAS[schema], progress=progress)
     if scheduler is not None:
         raise ValueError("--scheduler only applies to the dask executor")
-    engine = (processor.IterativeExecutor(status=progress) if executor == "iterative"
-              else processor.FuturesExecutor(workers=workers, status=progress))
+    remote = any(is_remote(path) for spec in fileset.values() for path in spec["files"])
+    retries = REMOTE_RETRIES if remote else 0
+    engine = (processor.IterativeExecutor(status=progress, retries=retries) if executor == "iterative"
+              else processor.FuturesExecutor(workers=workers, status=progress, retries=retries))
     runner = processor.Runner(executor=engine, schema=SCHEMAS[schema], chunksize=chunksize)
-    return runner(runner_fileset(fileset), processor_instance=processor_instance)
+    try:
+        return runner(runner_fileset(fileset), processor_instance=_NamingReadErrors(processor_instance))
+    except Exception as exc:  # coffea wraps every worker error in a plain Exception
+        ours = our_error(exc)
+        if ours is None:
+            raise
+        raise ours from None
+
+
+class _NamingReadErrors(processor.ProcessorABC):
+    """``inner``, with an error raised inside uproot (a basket read lazily from a damaged file)
+    turned into an :class:`InputFileError` naming the file and the entries of the chunk."""
+
+    def __init__(self, inner: processor.ProcessorABC) -> None:
+        self.inner = inner
+
+    def process(self, events):
+        try:
+            return self.inner.process(events)
+        except Exception as exc:
+            if not _raised_in_uproot(exc):
+                raise
+            meta = events.metadata
+            reason = one_line(type(exc).__name__, str(exc))
+            raise _unreadable(meta["filename"], meta["entrystart"], meta["entrystop"], reason) from exc
+
+    def postprocess(self, accumulator):
+        return self.inner.postprocess(accumulator)
+
+
+def _raised_in_uproot(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame.tb_frame.f_globals.get("__name__", "").startswith("uproot.")
+
+
+def _unreadable(path: str, start: int, stop: int, reason: str) -> InputFileError:
+    return InputFileError(path, f"could not be read at entries {start}-{stop} ({reason}); {REMAKE}")
 
 
 def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, schema, progress):
+    import awkward as ak
     import dask
     from coffea.dataset_tools import apply_to_fileset, preprocess
     from distributed import Client, LocalCluster
@@ -107,15 +159,21 @@ def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, sch
     with Client(scheduler or cluster) as client:
         try:
             preprocessed, _ = preprocess(fileset, step_size=chunksize)
-            graph = apply_to_fileset(processor_instance, preprocessed, schemaclass=schema)
-            (futures,) = dask.persist(graph)
+            # a read that fails leaves an empty partition and a line in the report, naming its file
+            graph, reports = apply_to_fileset(processor_instance, preprocessed, schemaclass=schema,
+                                              uproot_options={"allow_read_errors_with_report": (Exception,)})
+            futures = dask.persist(graph, reports)
             if progress:
                 show_progress(futures)
                 print()
-            (computed,) = dask.compute(futures)
+            computed, reports = dask.compute(*futures)
         finally:
             if cluster is not None:
                 client.close()
                 cluster.close()
+    for report in reports.values():
+        for read in report[~ak.is_none(report.exception)]:
+            path, _tree, start, stop = (ast.literal_eval(arg) for arg in read.args[:4])
+            raise _unreadable(path, start, stop, one_line(read.exception, read.message))
     # apply_to_fileset gives one output per dataset; fold them as Runner would.
     return processor.accumulate(computed.values())

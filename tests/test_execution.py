@@ -1,11 +1,15 @@
 """The tagging processor under every executor gives the same histograms and columns."""
 
+import re
+import warnings
+
 import pytest
+from broken_inputs import REFUSED_UP_FRONT, broken_input
 from coffea import processor
 from coffea.nanoevents import PFNanoAODSchema
 from distributed import Client, LocalCluster
 
-from hepml_coffea import runtime
+from hepml_coffea import InputFileError, runtime
 from hepml_coffea.data import cms_file
 from hepml_coffea.execution import normalise_fileset, run_processor, runner_fileset
 from hepml_processors import TaggingProcessor
@@ -87,3 +91,30 @@ def test_bad_filesets_and_options_are_refused(tmp_path):
         other = Plugin(name="pf", kind=PluginKind.PILEUP_REGRESSION, collection="PFCands",
                        required_branches=("PFCands_pt",), outputs=(Output("w"),), features=top_window_features)
         TaggingProcessor(["cutbased", other])
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED_UP_FRONT))
+def test_run_processor_refuses_a_broken_file_before_any_executor_starts(tmp_path, kind):
+    path, tree = broken_input(kind, tmp_path)
+    fileset = {"ttbar": {"files": {str(path): tree}}}
+    # no scheduler listens there: reaching it would fail differently, after a connection timeout
+    with pytest.raises(InputFileError) as info:
+        run_processor(TaggingProcessor(["cutbased"]), fileset, executor="dask", scheduler="tcp://127.0.0.1:9",
+                      progress=False)
+    assert info.value.path == str(path)
+    assert str(info.value).startswith(f"{path} {REFUSED_UP_FRONT[kind]}")
+
+
+@pytest.mark.parametrize("executor", ["iterative", "futures"])
+def test_a_basket_that_cannot_be_read_is_not_retried_and_names_the_file(tmp_path, capfd, executor):
+    path, tree = broken_input("zeroed_basket", tmp_path)
+    fileset = normalise_fileset({"ttbar": {"files": {str(path): tree}}})
+    # the futures executor's process pool passes on only the message of an error, not its class
+    expected = InputFileError if executor == "iterative" else Exception
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(expected, match=re.escape(f"{path} could not be read at entries 0-5")):
+            run_processor(TaggingProcessor(["cutbased"]), fileset, executor=executor, workers=1, chunksize=4,
+                          progress=False)
+    assert not [w for w in caught if "Performed attempt" in str(w.message)]
+    assert "Performed attempt" not in capfd.readouterr().err  # retries in worker processes warn there

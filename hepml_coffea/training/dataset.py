@@ -18,6 +18,7 @@ from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
 from hepml_coffea.columns import check_finite, check_required_branches
 from hepml_coffea.errors import MissingBranchError
+from hepml_coffea.inputs import check_input_file
 from hepml_coffea.plugin import Plugin
 
 TRUTH_LABEL_FIELD = "truthLabel"
@@ -32,6 +33,7 @@ class LabelledFeatures:
 
 
 def _read(path: Path, plugin: Plugin, signal_label: int | None):
+    check_input_file(path, "Events", tree_fix="training and evaluation read NanoAOD files, whose tree is Events")
     events = NanoEventsFactory.from_root(
         {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="virtual",
         metadata={"filename": str(path)},

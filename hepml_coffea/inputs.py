@@ -1,0 +1,79 @@
+"""Checking input ROOT files before any executor reads them.
+
+A broken local file (empty, truncated, not ROOT, without the fileset's tree) fails the same way
+on every read, so it is refused here, in the client, with one error naming the file; coffea's
+executors would otherwise retry it and end in a raw traceback. The checks read the file's header
+and its top directory only, so they cost well under a millisecond a local file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import uproot
+
+from hepml_coffea.errors import InputFileError
+
+ROOT_MAGIC = b"root"
+TREE_CLASSES = ("TTree", "ROOT::RNTuple")
+REMAKE = "re-copy or regenerate it"
+
+
+def is_remote(path: str) -> bool:
+    """Whether ``path`` is a URL (``root://``, ``https://``) rather than a local file."""
+    return "://" in path
+
+
+def one_line(kind: str, message: str, limit: int = 200) -> str:
+    """An error as ``kind: message`` on one line of at most ``limit`` characters."""
+    text = " ".join(f"{kind}: {message}".split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_input_file(path: str | os.PathLike, treename: str = "Events",
+                     tree_fix: str = "fix the tree name in the fileset") -> None:
+    """Raise :class:`InputFileError` unless ``path`` is a complete ROOT file with tree ``treename``.
+
+    A file is complete when it is at least as long as its header's ``fEND`` (the end of the last
+    record ROOT wrote): a copy cut short can still open, when its directory and streamers lie
+    before the cut, and fail only when a basket past the cut is read. ``tree_fix`` is the advice
+    given when the tree is missing.
+    """
+    if not os.path.isfile(path):
+        raise InputFileError(path, "does not exist or is not a file; check the path")
+    size = os.path.getsize(path)
+    if size == 0:
+        raise InputFileError(path, f"is empty (0 bytes); {REMAKE}")
+    with open(path, "rb") as stream:
+        magic = stream.read(len(ROOT_MAGIC))
+    if magic != ROOT_MAGIC:
+        raise InputFileError(path, f"is not a ROOT file (it starts with {magic!r}, not {ROOT_MAGIC!r}); {REMAKE}")
+    try:
+        with uproot.reading.ReadOnlyFile(path) as file:
+            if size < file.fEND:
+                raise InputFileError(path, f"is truncated ({size} of the {file.fEND} bytes its header records); "
+                                           f"{REMAKE}")
+            directory = file.root_directory
+            try:
+                classname = directory.classname_of(treename)
+            except uproot.KeyInFileError:
+                trees = ", ".join(sorted(directory.keys(cycle=False, filter_classname=list(TREE_CLASSES))))
+                raise InputFileError(path, f"has no tree {treename!r} (its trees: {trees or 'none'}); "
+                                           f"{tree_fix}") from None
+    except (OSError, ValueError, uproot.deserialization.DeserializationError) as exc:
+        reason = one_line(type(exc).__name__, str(exc))
+        raise InputFileError(path, f"is not a readable ROOT file ({reason}); {REMAKE}") from exc
+    if classname not in TREE_CLASSES:
+        raise InputFileError(path, f"holds {treename!r} as a {classname}, not a TTree; {tree_fix}")
+
+
+def check_fileset(fileset: Mapping[str, Mapping[str, Any]]) -> None:
+    """:func:`check_input_file` on every local file of a normalised fileset (remote files are
+    opened by the executors, which retry network errors)."""
+    for spec in fileset.values():
+        for path, treename in spec["files"].items():
+            if not is_remote(path):
+                check_input_file(Path(path), treename)
