@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from hepml_coffea.errors import HepmlCoffeaError
+from hepml_coffea.errors import HepmlCoffeaError, our_error
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
@@ -218,22 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _our_error(exc: BaseException | None) -> HepmlCoffeaError | None:
-    """The hepml-coffea error behind ``exc``; coffea's executors wrap worker errors in Exception."""
-    while exc is not None:
-        if isinstance(exc, HepmlCoffeaError):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.command_line = " ".join(["hepml-coffea", *(sys.argv[1:] if argv is None else argv)])
     try:
         return args.func(args)
     except Exception as exc:
-        cause = exc if isinstance(exc, (FileNotFoundError, ValueError)) else _our_error(exc)
+        cause = exc if isinstance(exc, (FileNotFoundError, ValueError)) else our_error(exc)
         if cause is None:
             raise
         print(f"hepml-coffea {args.command}: error: {cause}", file=sys.stderr)

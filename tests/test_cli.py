@@ -1,13 +1,16 @@
 """The hepml-coffea command line, called in-process through main()."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
+from broken_inputs import REFUSED_UP_FRONT, broken_input
 from coffea.util import load
 
 from hepml_coffea.cli import main
 from hepml_coffea.data import cms_file
+from hepml_coffea.execution import EXECUTORS
 
 
 def test_plugins_lists_builtins_with_their_contract(capsys):
@@ -57,6 +60,41 @@ def test_run_errors_are_one_clear_line(tmp_path, capsys, arguments, message):
 def test_run_with_missing_fileset(tmp_path, capsys):
     assert main(["run", "--fileset", str(tmp_path / "none.json"), "--plugins", "cutbased"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def _run_on_broken_input(kind, executor, tmp_path, capfd):
+    """Exit code, stderr (of this process and of any worker) and retry warnings of `run`."""
+    path, tree = broken_input(kind, tmp_path)
+    fileset = tmp_path / "fileset.json"
+    fileset.write_text(json.dumps({"ttbar": {"files": {str(path): tree}}}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["run", "--fileset", str(fileset), "--plugins", "cutbased", "--executor", executor,
+                     "--workers", "1", "--chunksize", "4", "--quiet", "--output", str(tmp_path / "out.coffea")])
+    retries = [str(w.message) for w in caught if "Performed attempt" in str(w.message)]
+    return path, code, capfd.readouterr().err, retries
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+@pytest.mark.parametrize("kind", sorted(REFUSED_UP_FRONT))
+def test_run_names_a_broken_input_file_in_one_line_without_retrying(tmp_path, capfd, kind, executor):
+    path, code, err, retries = _run_on_broken_input(kind, executor, tmp_path, capfd)
+    assert code == 2
+    assert err.splitlines() == [err.rstrip("\n")], err
+    assert err.startswith(f"hepml-coffea run: error: {path} {REFUSED_UP_FRONT[kind]}")
+    assert "Traceback" not in err and "Performed attempt" not in err and not retries
+
+
+@pytest.mark.parametrize("executor", ["iterative", "dask"])
+def test_run_names_a_file_whose_basket_cannot_be_read_in_one_line(tmp_path, capfd, executor):
+    """The file passes the up-front check; the zeroed basket is met inside the executor, in the first
+    chunk (both executors cut the 10 entries, at --chunksize 4, into 0-5 and 5-10)."""
+    path, code, err, retries = _run_on_broken_input("zeroed_basket", executor, tmp_path, capfd)
+    assert code == 2
+    last = err.splitlines()[-1]
+    assert last.startswith(f"hepml-coffea run: error: {path} could not be read at entries 0-5 (Deserialization"), err
+    assert last.endswith("; re-copy or regenerate it")
+    assert "Traceback" not in err and "Performed attempt" not in err and not retries
 
 
 def test_demo_runs_on_the_shipped_cms_files(tmp_path, capsys):
