@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import awkward as ak
 from rich.table import Table
 
 from hepml_coffea.columns import attach
 from hepml_coffea.data import cms_file
-from hepml_coffea.display import make_console
+from hepml_coffea.display import make_console, silence_coffea
 from hepml_coffea.features import top_window_features
 from hepml_coffea.registry import BUILTIN_DISTRIBUTION, get_registry
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: what pfnano.root is (hepml_coffea/data/cms/README.md): its Runs tree carries generator sums.
+SAMPLE = "CMS simulation, PFNano (coffea test file pfnano.root)"
 
 
 def builtin_fatjet_plugins() -> list[str]:
@@ -32,63 +45,125 @@ def rank_correlation(a, b) -> float:
     return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
 
 
-def _jet_tables(plugins: list[str], n_rows: int = 8) -> tuple[Table, Table]:
-    """The first jets with their columns, and every score's rank correlation with CMS ParticleNet."""
+@contextmanager
+def _stderr_closed() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null meanwhile: C++ libraries write there directly."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _quiet_tensorflow() -> None:
+    """Keep TensorFlow's start-up log out of the demo, unless the user chose TF_CPP_MIN_LOG_LEVEL."""
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "keras" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # no C++ INFO or WARNING lines, here and in worker processes
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # nine models tracing once each is no warning
+    # TensorFlow 2.21 logs its oneDNN notice through absl before initialising absl, which ignores
+    # the level (abseil/abseil-cpp#1718): stderr is closed while Keras imports its backend.
+    with _stderr_closed():
+        import keras  # noqa: F401
+
+
+@contextmanager
+def _expected_schema_warnings_ignored() -> Iterator[None]:
+    """PFNanoAODSchema warns that pfnano.root lacks LowPtElectron cross-references and fills
+    Photon mass and charge; expected for this file (data/cms/README.md), so not shown."""
+    with warnings.catch_warnings():
+        for message in ("Missing cross-reference index for LowPtElectron_", r"Branch Photon_\w+ already exists"):
+            warnings.filterwarnings("ignore", message=message, category=RuntimeWarning,
+                                    module=r"coffea\.nanoevents\.schemas\.nanoaod")
+        yield
+
+
+def load_demo_jets(plugins: list[str]) -> ak.Array:
+    """Every FatJet of pfnano.root with the columns of ``plugins`` attached."""
     from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
     path = cms_file("pfnano")
     events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema,
                                          mode="eager", metadata={"filename": str(path)}).events()
-    jets = ak.flatten(attach(events, plugins).FatJet)
-    registry = get_registry()
-    columns = [c for name in plugins for c in registry.get(name).column_names]
-    table = Table(title=f"First {n_rows} FatJets of {path.name} with the attached columns")
-    for header in ("pt", "msoftdrop", "tau32", *columns, "CMS particleNet_TvsQCD"):
-        table.add_column(header.removesuffix("_top"), justify="right")
+    return ak.flatten(attach(events, plugins).FatJet)
+
+
+def jet_tables(jets: ak.Array, columns: list[str], n_jets: int = 6) -> tuple[Table, Table]:
+    """The first ``n_jets`` jets, one per table column so that every score fits in 80 columns, and
+    each score's rank correlation with CMS's ParticleNet on all jets."""
+    n_jets = min(n_jets, len(jets))
     tau32 = top_window_features(ak.Array({"FatJet": [jets]}))[:, 1]
-    for i in range(min(n_rows, len(jets))):
-        row = [f"{jets.pt[i]:.0f}", f"{jets.msoftdrop[i]:.1f}", f"{tau32[i]:.2f}"]
-        row += [f"{jets[c][i]:.3f}" for c in columns]
-        row.append(f"{jets.particleNet_TvsQCD[i]:.3f}")
-        table.add_row(*row)
-    correlation = Table(title=f"Rank correlation with CMS's FatJet_particleNet_TvsQCD on all {len(jets)} jets "
+    rows = [
+        ("pt [GeV]", [f"{pt:.0f}" for pt in jets.pt[:n_jets]]),
+        ("msoftdrop [GeV]", [f"{m:.1f}" for m in jets.msoftdrop[:n_jets]]),
+        ("tau32", [f"{t:.2f}" for t in tau32[:n_jets]]),
+        *((column, [f"{s:.3f}" for s in jets[column][:n_jets]]) for column in columns),
+        ("CMS particleNet_TvsQCD", [f"{s:.3f}" for s in jets.particleNet_TvsQCD[:n_jets]]),
+    ]
+    table = Table(title=f"The first {n_jets} FatJets with the attached columns")
+    table.add_column("", no_wrap=True)
+    for i in range(n_jets):
+        table.add_column(f"jet {i + 1}", justify="right", no_wrap=True)
+    for name, values in rows:
+        table.add_row(name, *values, end_section=name == "tau32")
+    correlation = Table(title=f"Rank correlation with CMS's particleNet_TvsQCD on all {len(jets)} jets "
                               "(a sanity check: our taggers never saw CMS simulation)")
-    correlation.add_column("column")
-    correlation.add_column("Spearman rho", justify="right")
+    correlation.add_column("column", no_wrap=True)
+    correlation.add_column("Spearman rho", justify="right", no_wrap=True)
     for column in columns:
         correlation.add_row(column, f"{rank_correlation(jets[column], jets.particleNet_TvsQCD):+.2f}")
     return table, correlation
 
 
-def plot_scores(output: dict, path: Path) -> Path:
-    """One panel per score column: its distribution per dataset."""
-    import matplotlib
+def score_figure(output: dict[str, Any], sample: str = SAMPLE, n_bins: int = 10) -> Figure:
+    """One panel per score column: its distribution per dataset, as a step histogram of
+    ``n_bins`` bins (when the score axis divides into them) on a log scale."""
+    import hist
+    import mplhep
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
-    matplotlib.use("Agg")
+    hists = output["hists"]
+    most_jets = max(1, *(int(counts["selected jets"]) for counts in output["cutflow"].values()))
+    n_columns = min(3, len(hists))
+    n_rows = -(-len(hists) // n_columns)
+    fig = Figure(figsize=(7 * n_columns, 5.5 * n_rows + 0.8), layout="constrained")
+    axes = fig.subplots(n_rows, n_columns, squeeze=False).flat
+    for (column, histogram), ax in zip(hists.items(), axes):
+        n_score_bins = histogram.axes["score"].size
+        factor = n_score_bins // n_bins if n_score_bins % n_bins == 0 else 1
+        for dataset in histogram.axes["dataset"]:
+            n_jets = int(output["cutflow"][dataset]["selected jets"])
+            projection = histogram[{"dataset": dataset}].project("score")[::hist.rebin(factor)]
+            mplhep.histplot(projection, ax=ax, yerr=False, histtype="step", linewidth=2.5,
+                            label=f"{dataset} ({n_jets} jets)")
+        ax.set_yscale("log")
+        ax.set_ylim(0.5, 8 * most_jets)  # one scale for all panels, room for the legend
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))  # 1, 10, 100 jets
+        ax.set_xlabel("tagger score")
+        ax.set_ylabel("jets")
+        ax.legend(title=column, loc="upper right")
+    for ax in axes:  # the rest of a last row that is not full
+        fig.delaxes(ax)
+    fig.suptitle(f"hepml-coffea demo: {sample}")
+    return fig
+
+
+def plot_scores(output: dict[str, Any], path: Path) -> Path:
+    """Draw :func:`score_figure` in mplhep's CMS style and write it to ``path``."""
     import matplotlib.pyplot as plt
     import mplhep
 
-    hists = output["hists"]
-    n_columns = min(4, len(hists))
-    n_rows = -(-len(hists) // n_columns)
-    fig, axes = plt.subplots(n_rows, n_columns, figsize=(4 * n_columns, 3.2 * n_rows), squeeze=False)
-    for ax in axes.flat[len(hists):]:
-        ax.axis("off")
-    for ax, (column, histogram) in zip(axes.flat, hists.items()):
-        for dataset in histogram.axes["dataset"]:
-            projection = histogram[{"dataset": dataset}].project("score")
-            if projection.sum().value > 0:
-                mplhep.histplot(projection, ax=ax, label=dataset)
-        ax.set_xlabel(column)
-        ax.set_ylabel("jets")
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    with plt.style.context(mplhep.style.CMS):  # fonts are looked up when the figure is drawn
+        score_figure(output).savefig(path, dpi=100)
     return path
 
 
-def run_demo(output_dir: Path, executor: str = "iterative", workers: int = 2) -> int:
+def run_demo(output_dir: Path, executor: str = "iterative", workers: int = 2, quiet: bool = False) -> int:
     from coffea.util import save
 
     from hepml_coffea.execution import run_processor
@@ -98,8 +173,11 @@ def run_demo(output_dir: Path, executor: str = "iterative", workers: int = 2) ->
     plugins = builtin_fatjet_plugins()
     console.print(f"[bold]hepml-coffea demo[/]: attaching {', '.join(plugins)} to real CMS PFNano "
                   f"({cms_file('pfnano').name}) with the {executor} executor")
-    output = run_processor(TaggingProcessor(plugins), demo_fileset(), executor=executor,
-                           workers=workers, chunksize=20)
+    _quiet_tensorflow()
+    with _expected_schema_warnings_ignored(), silence_coffea() if quiet else nullcontext():
+        output = run_processor(TaggingProcessor(plugins), demo_fileset(), executor=executor,
+                               workers=workers, chunksize=20, progress=not quiet)
+        jets = load_demo_jets(plugins)
     output_dir.mkdir(parents=True, exist_ok=True)
     save(output, output_dir / "demo.coffea")
     plot = plot_scores(output, output_dir / "scores.png")
@@ -112,7 +190,8 @@ def run_demo(output_dir: Path, executor: str = "iterative", workers: int = 2) ->
     for dataset, counts in output["cutflow"].items():
         cutflow.add_row(dataset, *(str(int(counts[s])) for s in steps))
     console.print(cutflow)
-    for table in _jet_tables(plugins):
+    registry = get_registry()
+    for table in jet_tables(jets, [c for name in plugins for c in registry.get(name).column_names]):
         console.print(table)
     console.print(f"Histograms (dataset x mass x score) for {', '.join(output['hists'])} written to "
                   f"{output_dir / 'demo.coffea'}; score plot: {plot}")

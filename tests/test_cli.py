@@ -3,7 +3,6 @@
 import json
 import warnings
 
-import numpy as np
 import pytest
 from broken_inputs import REFUSED_UP_FRONT, broken_input
 from coffea.util import load
@@ -95,27 +94,6 @@ def test_run_names_a_file_whose_basket_cannot_be_read_in_one_line(tmp_path, capf
     assert last.startswith(f"hepml-coffea run: error: {path} could not be read at entries 0-5 (Deserialization"), err
     assert last.endswith("; re-copy or regenerate it")
     assert "Traceback" not in err and "Performed attempt" not in err and not retries
-
-
-def test_demo_runs_on_the_shipped_cms_files(tmp_path, capsys):
-    assert main(["demo", "--output-dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "particleNet_TvsQCD" in out and "Spearman" in out
-    result = load(tmp_path / "demo.coffea")
-    assert result["cutflow"]["cms_pfnano"]["jets"] == 24
-    taggers = {"cutbased", "substructure_dnn", "topodnn", "pfn", "pfn_md", "pfn_ddt", "efn", "deeptop_cnn",
-               "particlenet_lite"}
-    assert set(result["hists"]) == {f"{name}_top" for name in taggers}
-    assert all(f"{name}_top" in out for name in taggers)
-    assert (tmp_path / "scores.png").stat().st_size > 10_000
-
-
-def test_rank_correlation_of_monotonic_relations():
-    from hepml_coffea.demo import rank_correlation
-
-    x = np.random.default_rng(1).normal(size=50)
-    assert np.isclose(rank_correlation(x, np.exp(x)), 1.0)
-    assert np.isclose(rank_correlation(x, -3 * x), -1.0)
 
 
 def test_train_refuses_mass_flattening_without_decorrelation(tmp_path, capsys):
