@@ -1,10 +1,11 @@
-"""The ``hepml-coffea`` command: plugins, run, demo, train, evaluate, generate."""
+"""The ``hepml-coffea`` command: plugins, run, check-decorrelation, demo, train, evaluate, generate."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from hepml_coffea.errors import HepmlCoffeaError, our_error
@@ -41,14 +42,16 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from coffea.util import save
 
+    from hepml_coffea.display import silence_coffea
     from hepml_coffea.execution import load_fileset, run_processor
     from hepml_processors import TaggingProcessor
 
     fileset = load_fileset(args.fileset)
     processor_instance = TaggingProcessor(args.plugins, truth_label=args.truth_label)
-    output = run_processor(processor_instance, fileset, executor=args.executor, workers=args.workers,
-                           chunksize=args.chunksize, scheduler=args.scheduler, schema=args.schema,
-                           progress=not args.quiet)
+    with silence_coffea() if args.quiet else nullcontext():
+        output = run_processor(processor_instance, fileset, executor=args.executor, workers=args.workers,
+                               chunksize=args.chunksize, scheduler=args.scheduler, schema=args.schema,
+                               progress=not args.quiet)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     save(output, args.output)
     for dataset, counts in output["cutflow"].items():
@@ -60,7 +63,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from hepml_coffea.demo import run_demo
 
-    return run_demo(args.output_dir, executor=args.executor, workers=args.workers)
+    return run_demo(args.output_dir, executor=args.executor, workers=args.workers, quiet=args.quiet)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -137,84 +140,128 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return run_generate(args)
 
 
+DESCRIPTION = "Deep-learning outputs as columns in coffea analyses."
+
+FILESET_HELP = """\
+The fileset is a JSON file in coffea's format, one entry per dataset:
+
+  {"ttbar": {"files": {"ttbar.root": "Events"}, "metadata": {"xsec": 831.8}}}
+
+("metadata" is optional), or a plain list of files per dataset, read from the tree Events:
+
+  {"ttbar": ["ttbar_1.root", "ttbar_2.root"], "qcd": ["qcd.root"]}"""
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (unless it has none) and keeps descriptions' line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return f"%(prog)s {version('hepml-coffea')}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hepml_coffea.execution import DEFAULT_CHUNKSIZE, EXECUTORS, SCHEMAS
 
-    parser = argparse.ArgumentParser(prog="hepml-coffea", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="hepml-coffea", formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="one of the commands above; `hepml-coffea COMMAND --help` for its options")
+    summaries: dict[str, str] = {}
 
-    p = sub.add_parser("plugins", help="list every registered plugin")
+    def command(name: str, summary: str, **kwargs) -> argparse.ArgumentParser:
+        summaries[name] = summary  # listed once, in the description
+        return sub.add_parser(name, description=summary, formatter_class=HelpFormatter, **kwargs)
+
+    executor_help = "iterative: one process; futures: a local process pool; dask: a distributed cluster"
+
+    p = command("plugins", "list every registered plugin")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_plugins)
 
-    p = sub.add_parser("run", help="run the tagging processor over a fileset")
-    p.add_argument("--fileset", type=Path, required=True, help="coffea fileset JSON")
+    p = command("run", "run the tagging processor over a fileset", epilog=FILESET_HELP)
+    p.add_argument("--fileset", type=Path, required=True, help="fileset JSON file (format below)")
     p.add_argument("--plugins", required=True, help="comma-separated plugin names")
-    p.add_argument("--executor", choices=EXECUTORS, default="iterative")
+    p.add_argument("--executor", choices=EXECUTORS, default="iterative", help=executor_help)
     p.add_argument("--scheduler", help="address of a running dask scheduler (dask executor)")
     p.add_argument("--workers", type=int, default=2, help="local worker processes (futures, dask)")
     p.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE, help="events per chunk")
-    p.add_argument("--schema", choices=sorted(SCHEMAS), default="pfnano")
-    p.add_argument("--output", type=Path, default=Path("hepml-output.coffea"))
+    p.add_argument("--schema", choices=sorted(SCHEMAS), default="pfnano",
+                   help="NanoEvents schema: pfnano for files with PF candidates, nanoaod for plain NanoAOD")
+    p.add_argument("--output", type=Path, default=Path("hepml-output.coffea"),
+                   help="where to write the histograms and the cutflow (a .coffea file)")
     p.add_argument("--truth-label", metavar="FIELD",
                    help="add a truth-label axis from this jet field (truthLabel in generated samples)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or coffea messages")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("check-decorrelation",
-                       help="R50, 1/JSD50, dCor2 and sculpting plots from the histograms of `run`")
+    p = command("check-decorrelation", "R50, 1/JSD50, dCor2 and sculpting plots from `run` histograms")
     p.add_argument("output", type=Path, help="a .coffea file written by `hepml-coffea run`")
     p.add_argument("--signal-dataset", help="dataset of the signal jets (default: all)")
     p.add_argument("--background-dataset", help="dataset of the background jets (default: all)")
     p.add_argument("--signal-label", type=int, default=1, help="truth label of signal jets (with --truth-label)")
     p.add_argument("--background-label", type=int, default=0, help="truth label of background jets")
-    p.add_argument("--output-dir", type=Path, default=Path("hepml-decorrelation"))
+    p.add_argument("--output-dir", type=Path, default=Path("hepml-decorrelation"),
+                   help="folder for the table and the sculpting plots")
     p.set_defaults(func=_cmd_check_decorrelation)
 
-    p = sub.add_parser("demo", help="run the main job on the real CMS files shipped with the package")
-    p.add_argument("--executor", choices=EXECUTORS, default="iterative")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--output-dir", type=Path, default=Path("hepml-demo-output"))
+    p = command("demo", "run the main job on the real CMS files shipped with the package")
+    p.add_argument("--executor", choices=EXECUTORS, default="iterative", help=executor_help)
+    p.add_argument("--workers", type=int, default=2, help="local worker processes (futures, dask)")
+    p.add_argument("--output-dir", type=Path, default=Path("hepml-demo-output"),
+                   help="folder for demo.coffea and scores.png")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or coffea messages")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("train", help="train a plugin's network and write its artifact")
-    p.add_argument("--plugin", required=True)
+    p = command("train", "train a plugin's network and write its artifact")
+    p.add_argument("--plugin", required=True, help="name of the plugin to train (see `hepml-coffea plugins`)")
     p.add_argument("--signal", type=Path, nargs="+", required=True, help="signal NanoAOD files")
     p.add_argument("--background", type=Path, nargs="+", required=True, help="background NanoAOD files")
     p.add_argument("--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)")
     p.add_argument("--output", type=Path, help="artifact directory (default: the plugin's own)")
     p.add_argument("--max-per-class", type=int, help="cap on jets per class")
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=100, help="most epochs to train (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=int, default=256, help="jets per training step")
     p.add_argument("--patience", type=int, default=8, help="epochs without validation improvement before stopping")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="initial Adam learning rate")
     p.add_argument("--init-from", type=Path, metavar="ARTIFACT",
                    help="start from this artifact's weights (same architecture), e.g. to decorrelate a trained tagger")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the data split, the shuffling and the weights")
     p.add_argument("--decorrelate", choices=("disco", "adversary"),
                    help="train decorrelated from the jet mass (DisCo loss or a mass adversary)")
-    p.add_argument("--lambda", dest="strength", type=float, default=10.0,
-                   help="decorrelation strength lambda (default 10)")
+    p.add_argument("--lambda", dest="strength", type=float, default=10.0, help="decorrelation strength lambda")
     p.add_argument("--flatten-mass", action="store_true",
                    help="weight background jets to a flat mass distribution in the decorrelation term")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("evaluate", help="compare taggers on labelled samples: table and ROC curves")
+    p = command("evaluate", "compare taggers on labelled samples: table and ROC curves")
     p.add_argument("--plugins", required=True, help="comma-separated plugin names")
     p.add_argument("--signal", type=Path, nargs="+", required=True, help="signal NanoAOD files")
     p.add_argument("--background", type=Path, nargs="+", required=True, help="background NanoAOD files")
     p.add_argument("--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)")
     p.add_argument("--max-per-class", type=int, help="cap on jets per class")
     p.add_argument("--seed", type=int, default=0, help="seed of the jet shuffling")
-    p.add_argument("--output-dir", type=Path, default=Path("hepml-evaluation"))
+    p.add_argument("--output-dir", type=Path, default=Path("hepml-evaluation"),
+                   help="folder for the table, the ROC curves and their provenance")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("generate", help="generate PFNano-like samples with Pythia8 + fastjet")
+    p = command("generate", "generate PFNano-like samples with Pythia8 + fastjet")
     from hepml_coffea.samples.cli import add_generate_arguments
 
     add_generate_arguments(p)
     p.set_defaults(func=_cmd_generate)
+
+    width = max(map(len, summaries)) + 2
+    parser.description = "\n".join([f"{DESCRIPTION}\n\ncommands:",
+                                     *(f"  {name:<{width}}{summary}" for name, summary in summaries.items())])
     return parser
 
 

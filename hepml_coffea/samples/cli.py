@@ -17,15 +17,15 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", required=True, type=int, metavar="N", help="events to generate")
     parser.add_argument("--output", required=True, metavar="F.root", help="output NanoAOD file")
     parser.add_argument("--pileup", type=float, default=0.0, metavar="MU",
-                        help="mean number of minbias pileup interactions (Poisson), default 0")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"master seed (default {DEFAULT_SEED})")
-    parser.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default 1)")
+                        help="mean number of minbias pileup interactions (Poisson)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="master seed")
+    parser.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes")
     parser.add_argument("--pt-min", type=float, default=500.0, help="fat-jet pT window low edge, GeV")
     parser.add_argument("--pt-max", type=float, default=700.0, help="fat-jet pT window high edge, GeV")
     parser.add_argument("--detector", choices=DETECTORS, default="simple",
                         help="simple: tracks + calorimeter cells; none: generator level")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="K",
-                        help=f"events per chunk (default {DEFAULT_CHUNK_SIZE})")
+                        help="events per chunk")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -46,13 +46,3 @@ def run_generate(args: argparse.Namespace) -> int:
     print(f"wrote {path}")
     return 0
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (``python -m hepml_coffea.samples.cli``) until the main CLI wires it."""
-    parser = argparse.ArgumentParser(prog="hepml-coffea generate", description=__doc__)
-    add_generate_arguments(parser)
-    return run_generate(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""The command line explains itself: help on every option, defaults, --version, and a quiet --quiet."""
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from importlib.metadata import version
+
+import pytest
+
+from hepml_coffea.cli import build_parser, main
+from hepml_coffea.data import cms_file
+from hepml_coffea.execution import EXECUTORS, normalise_fileset
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return subparsers.choices
+
+
+def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    return [a for a in parser._actions if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))]
+
+
+def _help(capsys, *command: str) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_every_option_of_every_command_has_help():
+    parser = build_parser()
+    commands = {"hepml-coffea": parser, **_subcommands(parser)}
+    missing = [f"{name} {'/'.join(a.option_strings) or a.dest}"
+               for name, command in commands.items() for a in _options(command) if not a.help]
+    assert not missing, f"options without help: {missing}"
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands(build_parser())))
+def test_help_shows_defaults_and_no_rst_markup(capsys, monkeypatch, command):
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per option: defaults are not wrapped apart
+    text = _help(capsys, command)
+    assert "``" not in text
+    for action in _options(_subcommands(build_parser())[command]):
+        if action.default not in (None, False):
+            assert f"(default: {action.default})" in text, action.option_strings
+
+
+def test_top_level_help_lists_every_command_in_plain_text(capsys):
+    text = _help(capsys)
+    assert "``" not in text
+    for name in _subcommands(build_parser()):
+        assert re.search(rf"^  {re.escape(name)} +\S", text, re.MULTILINE), name
+
+
+def test_run_help_describes_the_fileset_and_its_examples_are_accepted(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")
+    examples = [json.loads(line) for line in _help(capsys, "run").splitlines() if line.startswith("  {")]
+    assert len(examples) == 2
+    assert examples[0] == {"ttbar": {"files": {"ttbar.root": "Events"}, "metadata": {"xsec": 831.8}}}
+    for example in examples:  # the format is accepted; only the example files are missing here
+        with pytest.raises(FileNotFoundError):
+            normalise_fileset(example)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"hepml-coffea {version('hepml-coffea')}\n"
+
+
+PROGRESS_TEXT = ("Preprocessing", "Processing", "Merging", "━", "file/s", "chunk/s", "Performed attempt",
+                 "coffea.dataset_tools")
+
+
+def _run_cli(tmp_path, *options: str) -> str:
+    fileset = tmp_path / "fileset.json"
+    fileset.write_text(json.dumps({"cms": {"files": {str(cms_file("pfnano")): "Events"}}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "hepml_coffea.cli", "run", "--fileset", str(fileset), "--plugins", "cutbased",
+         "--output", str(tmp_path / "out.coffea"), "--chunksize", "4", "--workers", "1", *options],
+        capture_output=True, text=True, check=True,
+    )
+    assert "cms: events 10" in result.stdout
+    return result.stdout + result.stderr
+
+
+def test_run_shows_progress_by_default(tmp_path):
+    output = _run_cli(tmp_path)
+    assert "Processing" in output and "━" in output
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_quiet_run_prints_no_progress(tmp_path, executor):
+    output = _run_cli(tmp_path, "--executor", executor, "--quiet")
+    assert not [text for text in PROGRESS_TEXT if text in output], output
