@@ -4,7 +4,8 @@ and for mass-dependent working points (a logit shift that depends on the jet mas
 Every layer is a plain ``keras.layers.Layer`` written with ``keras.ops`` (so it runs on the
 TensorFlow and JAX backends) with a ``get_config``; no Lambda layers, so artifacts load with
 ``safe_mode=True`` once :data:`CUSTOM_OBJECTS` is registered through the
-``hepml_register_custom_objects`` hook. Third-party plugins may build on them too.
+``hepml_register_custom_objects`` hook. Third-party plugins may build on them too; import this
+module (it imports Keras) inside the functions that build or load models, as the built-ins do.
 
 Masks are ``(batch, points, 1)`` tensors of 1 (real constituent) and 0 (padding).
 """

@@ -96,6 +96,7 @@ def hepml_register_taggers() -> list[Plugin]:
 
 @hookimpl
 def hepml_register_custom_objects() -> dict[str, type]:
-    from hepml_coffea.layers import CUSTOM_OBJECTS  # imports Keras: called only when a model loads
+    # imports Keras, so only here: the hook is called when a model is loaded
+    from hepml_coffea.layers import CUSTOM_OBJECTS
 
     return dict(CUSTOM_OBJECTS)
