@@ -22,7 +22,8 @@ import awkward as ak
 import numpy as np
 
 from hepml_coffea import runtime
-from hepml_coffea.errors import InvalidInputError, MissingBranchError
+from hepml_coffea.branches import branch_path, build_features, check_required_branches, describe_source
+from hepml_coffea.errors import InvalidInputError
 from hepml_coffea.features.sharing import shared_features
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.registry import Registry, get_registry
@@ -41,47 +42,6 @@ def _is_dask(events) -> bool:
     return type(events).__module__.startswith("dask_awkward")
 
 
-def _describe_source(events) -> str:
-    metadata = getattr(events, "metadata", None) or {}
-    filename = metadata.get("filename")
-    if filename:
-        start, stop = metadata.get("entrystart"), metadata.get("entrystop")
-        entries = f" entries {start}-{stop}" if start is not None else ""
-        return f"file {filename}{entries}"
-    dataset = metadata.get("dataset")
-    return f"dataset {dataset!r}" if dataset else "the input events"
-
-
-def branch_path(branch: str, fields: Sequence[str]) -> tuple[str, ...]:
-    """Field path of a NanoAOD branch in NanoEvents: ``FatJet_msoftdrop`` -> (FatJet, msoftdrop)."""
-    if branch in fields:
-        return (branch,)
-    collection, _, field = branch.partition("_")
-    if field and collection in fields:
-        return (collection, field)
-    if branch.startswith("n") and branch[1:] in fields:  # counter branch, e.g. nFatJet
-        return (branch[1:],)
-    return (branch,)
-
-
-def check_required_branches(plugin: Plugin, events) -> None:
-    """Raise :class:`MissingBranchError` if ``events`` lack a branch ``plugin`` reads."""
-    fields = events.fields
-    missing = []
-    for branch in plugin.required_branches:
-        path = branch_path(branch, fields)
-        if path[0] not in fields or (len(path) == 2 and path[1] not in events[path[0]].fields):
-            missing.append(branch)
-    if plugin.collection not in fields:
-        missing.insert(0, f"n{plugin.collection}")
-    if missing:
-        raise MissingBranchError(
-            f"plugin {plugin.name!r} needs branch(es) {missing}, missing from "
-            f"{_describe_source(events)}. Use input files that contain them (e.g. PFNano for PF candidates), "
-            f"or choose another plugin (`hepml-coffea plugins` lists what each one reads)."
-        )
-
-
 def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
     if not np.issubdtype(features.dtype, np.floating):
         return
@@ -97,7 +57,7 @@ def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
         which = ""
     raise InvalidInputError(
         f"plugin {plugin.name!r}: {bad_objects} of {len(features)} {plugin.collection} objects in "
-        f"{_describe_source(events)} have NaN or infinite inputs{which} (built from branches "
+        f"{describe_source(events)} have NaN or infinite inputs{which} (built from branches "
         f"{list(plugin.required_branches)}). Select valid objects before attaching, or fix the "
         "input branches; hepml-coffea does not silently replace them."
     )
@@ -126,18 +86,36 @@ def outputs_from_raw(plugin: Plugin, raw: np.ndarray | Mapping[str, np.ndarray])
     }
 
 
+def feature_matrix(plugin: Plugin, features, n_objects: int) -> np.ndarray:
+    """The feature builder's result as a numpy array with one row per object, or a clear error."""
+    contract = (f"a feature builder returns a numpy array with one row per {plugin.collection} object, "
+                f"flattened over events ({n_objects} here); see docs/plugins.md")
+    if isinstance(features, ak.Array):
+        try:
+            features = ak.to_numpy(features)
+        except ValueError:
+            raise InvalidInputError(
+                f"plugin {plugin.name!r}: its feature builder returned a jagged awkward array "
+                f"({features.type}); {contract}. Flatten over events with ak.flatten(x, axis=1), "
+                "and pad per-object lists to a fixed length (ak.pad_none + ak.fill_none) first."
+            ) from None
+    if not isinstance(features, np.ndarray):
+        raise InvalidInputError(f"plugin {plugin.name!r}: its feature builder returned "
+                                f"{type(features).__name__}; {contract}")
+    if features.ndim == 0 or len(features) != n_objects:
+        rows = "a scalar" if features.ndim == 0 else f"{len(features)} rows"
+        raise InvalidInputError(f"plugin {plugin.name!r}: its feature builder returned {rows} for "
+                                f"{n_objects} {plugin.collection} objects; {contract}")
+    return features
+
+
 def evaluate(plugin: Plugin, events) -> dict[str, np.ndarray]:
     """Outputs of ``plugin`` for every object of its collection in eager ``events``, flattened."""
     n_objects = int(ak.sum(ak.num(events[plugin.collection], axis=1)))
     if n_objects == 0:  # empty partition or no objects: nothing to build, no model to load
         return {output.name: np.zeros(0, dtype=output.dtype) for output in plugin.outputs}
     started = time.perf_counter()
-    features = np.asarray(plugin.features(events))
-    if len(features) != n_objects:
-        raise InvalidInputError(
-            f"plugin {plugin.name!r}: feature builder returned {len(features)} rows for "
-            f"{n_objects} {plugin.collection} objects in {_describe_source(events)}"
-        )
+    features = feature_matrix(plugin, build_features(plugin, events), n_objects)
     check_finite(plugin, features, events)
     raw = features if plugin.artifact is None else runtime.get_model(plugin).predict(features)
     columns = outputs_from_raw(plugin, raw)
@@ -151,7 +129,7 @@ def evaluate(plugin: Plugin, events) -> dict[str, np.ndarray]:
         trace_log.info(
             "%s -> %s.{%s}: %d objects from %s, artifact %s, %.1f ms",
             plugin.name, plugin.collection, ",".join(plugin.column_names), n_objects,
-            _describe_source(events), plugin.artifact, 1e3 * (time.perf_counter() - started),
+            describe_source(events), plugin.artifact, 1e3 * (time.perf_counter() - started),
         )
     return columns
 

@@ -57,7 +57,8 @@ class Output:
 
 
 FeatureBuilder = Callable[["ak.Array"], np.ndarray]
-"""events -> array whose first axis runs over every object of the collection, flattened."""
+"""events (reduced to the plugin's required branches) -> numpy array whose first axis runs over
+every object of the collection, flattened over events; see docs/plugins.md."""
 
 Postprocess = Callable[[np.ndarray], Mapping[str, np.ndarray]]
 """network output (or features, for plugins without a network) -> {output name: 1-d array}."""
@@ -74,7 +75,8 @@ class Plugin:
     :param kind: tagger, pileup regression or anomaly score.
     :param collection: the NanoAOD collection decorated, e.g. ``"FatJet"`` or ``"PFCands"``.
     :param required_branches: NanoAOD branch names read by ``features`` (``"FatJet_msoftdrop"``);
-        checked before any work is scheduled, and the only columns read in dask mode.
+        checked before any work is scheduled, the only columns read in dask mode, and the only
+        fields ``features`` is given in any mode (:mod:`hepml_coffea.branches`).
     :param outputs: the columns added.
     :param features: feature builder shared by training and inference.
     :param feature_names: one name per feature (last axis), used in error messages and checked

@@ -21,6 +21,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+#: attrs key under which a plugin's declared view of events keeps the events it was cut from
+PARENT_ATTR = "@hepml_coffea_parent"
+
 Builder = TypeVar("Builder", bound=Callable[..., Any])
 
 _cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar("hepml_coffea_shared_features", default=None)
@@ -53,6 +56,14 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def _identity(source: Any) -> Any:
+    """What a cached result belongs to: the events a plugin's declared view was cut from
+    (:func:`hepml_coffea.branches.declared_view`), so plugins declaring different branches still
+    share what they build from the same events; otherwise ``source`` itself."""
+    attrs = getattr(source, "attrs", None)
+    return attrs.get(PARENT_ATTR, source) if attrs else source
+
+
 def shared(builder: Builder) -> Builder:
     """Decorator: inside :func:`shared_features`, reuse ``builder(source, ...)`` for the same
     ``source`` object (events, or an intermediate such as constituents) and the same other arguments.
@@ -65,11 +76,12 @@ def shared(builder: Builder) -> Builder:
         cache = _cache.get()
         if cache is None:
             return builder(source, *args, **kwargs)
-        key = (builder, id(source), args, tuple(sorted(kwargs.items())))
+        identity = _identity(source)
+        key = (builder, id(identity), args, tuple(sorted(kwargs.items())))
         entry = cache.get(key)
         if entry is None:
-            # keep ``source`` referenced so its id cannot be reused by another object in the scope
-            entry = cache[key] = (source, _freeze(builder(source, *args, **kwargs)))
+            # keep ``identity`` referenced so its id cannot be reused by another object in the scope
+            entry = cache[key] = (identity, _freeze(builder(source, *args, **kwargs)))
         return entry[1]
 
     return wrapper  # type: ignore[return-value]

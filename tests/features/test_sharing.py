@@ -71,6 +71,24 @@ def test_attaching_together_builds_the_cloud_once_and_matches_attaching_one_by_o
     assert len(calls) == 1 + len(plugins)
 
 
+def test_plugins_declaring_different_branches_still_share_what_they_build(generated_ttbar_qcd):
+    """Each plugin's feature builder sees only its declared branches (hepml_coffea.branches), in a
+    view of its own; shared builders treat every view of one events object as those events."""
+    calls = []
+
+    @shared
+    def counted_cloud(events):
+        calls.append(1)
+        return particle_cloud(events)
+
+    pfn = dataclasses.replace(get_registry().get("pfn"), features=counted_cloud)
+    with_mass = dataclasses.replace(pfn, name="pfn_reading_msoftdrop",
+                                    required_branches=(*pfn.required_branches, "FatJet_msoftdrop"))
+    jets = attach(_events(generated_ttbar_qcd[0]), [pfn, with_mass]).FatJet
+    assert len(calls) == 1
+    assert ak.all(jets.pfn_top == jets.pfn_reading_msoftdrop_top)
+
+
 def test_dask_runs_the_plugins_of_one_collection_as_one_task_per_partition(generated_ttbar_qcd):
     # pfn_ddt also reads FatJet_msoftdrop: dask must load it because the plugin declares it
     names = ["cutbased", "pfn", "pfn_ddt", "efn"]
