@@ -16,7 +16,8 @@ import awkward as ak
 import numpy as np
 from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
-from hepml_coffea.columns import check_finite, check_required_branches
+from hepml_coffea.branches import build_features, check_required_branches
+from hepml_coffea.columns import check_finite, feature_matrix
 from hepml_coffea.errors import MissingBranchError
 from hepml_coffea.inputs import check_input_file
 from hepml_coffea.plugin import Plugin
@@ -39,7 +40,8 @@ def _read(path: Path, plugin: Plugin, signal_label: int | None):
         metadata={"filename": str(path)},
     ).events()
     check_required_branches(plugin, events)
-    features = np.asarray(plugin.features(events))
+    n_objects = int(ak.sum(ak.num(events[plugin.collection], axis=1)))
+    features = feature_matrix(plugin, build_features(plugin, events), n_objects)  # as attach builds them
     check_finite(plugin, features, events)
     jets = ak.flatten(events[plugin.collection], axis=1)
     keep = np.ones(len(features), dtype=bool)
