@@ -1,8 +1,9 @@
 """Every DisCo/adversary run of studies/mass_decorrelation.py on one R50-versus-1/JSD50 plot.
 
 Each run writes a ``decorrelation.json`` (its command, settings and one report per score).
-This script puts the reports of several runs on one log-log plot, shades the region issue #5
-asks for (1/JSD50 >= 10x and R50 >= 1/3 of the plain tagger's) and writes a table::
+This script puts the reports of several runs on one log-log plot, shades the decorrelation
+target (hepml_coffea.decorrelation.target: 1/JSD50 >= 10x and R50 >= 1/3 of the plain tagger's)
+and writes a table::
 
     python studies/decorrelation_frontier.py docs/decorrelation/scan/*.json \\
         --output docs/decorrelation/frontier
@@ -19,6 +20,8 @@ import math
 from pathlib import Path
 
 from matplotlib.figure import Figure
+
+from hepml_coffea.decorrelation import shade_target
 
 
 def run_label(record: dict, score: str) -> str:
@@ -55,9 +58,7 @@ def load_runs(paths: list[Path], plain: str) -> tuple[dict, list[tuple[str, dict
 def plot(plain: dict, points: list[tuple[str, dict]], path: Path) -> None:
     fig = Figure(figsize=(7, 5))
     ax = fig.subplots()
-    r50_floor, inv_jsd_floor = plain["r50"] / 3, 10 * plain["inv_jsd50"]
-    ax.fill_between([r50_floor, 2 * plain["r50"]], inv_jsd_floor, 1e3, color="tab:green", alpha=0.15,
-                    label="issue #5 target (vs plain)")
+    shade_target(ax, plain)
     ax.scatter(plain["r50"], plain["inv_jsd50"], marker="*", s=150, color="black", label="plain", zorder=3)
     labels = sorted({label for label, _ in points})
     for marker, label in zip(itertools.cycle("osD^vP<>"), labels):

@@ -3,7 +3,8 @@
 The candidates are the decorrelated variants given (artifact directories of ``--plugin``'s
 network, e.g. trained by studies/mass_decorrelation.py) alone, and the average score of every pair (or set
 of up to ``--max-members``) of them. On the *validation* samples each candidate gets its
-fraction of the issue #5 target, relative to the plain tagger measured on the same jets:
+fraction of the decorrelation target
+(hepml_coffea.decorrelation.target), relative to the plain tagger measured on the same jets:
 
     min(3 R50 / R50_plain, 1/JSD50 / (10 1/JSD50_plain))      (>= 1: inside the target)
 
@@ -19,7 +20,6 @@ plugins/artifacts/<plugin> (an ensemble as one Keras model averaging its members
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import shlex
 import shutil
@@ -29,61 +29,26 @@ from pathlib import Path
 import numpy as np
 
 from hepml_coffea import get_registry
-from hepml_coffea.decorrelation import inv_jsd50, inv_jsd_ceiling, r50
+from hepml_coffea.decorrelation import (
+    bootstrap_std,
+    ceiling_curve,
+    draw_chosen,
+    measure,
+    target_fraction,
+    target_plane,
+)
 from hepml_coffea.training import classifier_metrics, load_labelled_features
-from hepml_coffea.training.ensemble import average_artifacts
-from decorrelation_combinations import mass_score_hists, predict, target_fraction, target_plane
+from hepml_coffea.training.ensemble import average_artifacts, ensemble_candidates, predict_artifacts
 from zoo import add_sample_arguments, add_validation_arguments
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def measure(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> dict[str, float]:
-    signal, background = mass_score_hists(scores, labels, mass)
-    rejection = r50(signal, background)
-    return {"r50": rejection, "inv_jsd50": inv_jsd50(signal, background),
-            "inv_jsd50_ceiling": inv_jsd_ceiling(background, 1.0 / rejection)}
-
-
-def ceiling_curve(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray, plain_r50: float) -> dict[str, list[float]]:
-    """The 1/JSD50 ceiling of the background jets from R50 = 5 to twice the plain tagger's, for the plot."""
-    background = mass_score_hists(scores, labels, mass)[1]
-    grid = np.geomspace(5.0, 2 * plain_r50, 25)
-    return {"r50": grid.tolist(), "inv_jsd50": [inv_jsd_ceiling(background, 1 / r) for r in grid]}
-
-
-def candidates(scores: dict[str, np.ndarray], max_members: int) -> dict[tuple[str, ...], np.ndarray]:
-    """Every variant alone and the mean score of every set of 2 to ``max_members`` variants."""
-    return {members: np.mean([scores[m] for m in members], axis=0)
-            for size in range(1, max_members + 1) for members in itertools.combinations(scores, size)}
-
-
-def bootstrap(plain: np.ndarray, chosen: np.ndarray, labels: np.ndarray, mass: np.ndarray, resamplings: int) -> dict:
-    """Standard deviations of the chosen tagger's R50, 1/JSD50 and target fraction over resampled jets."""
-    rng = np.random.default_rng(0)
-    rows = (rng.integers(0, len(labels), len(labels)) for _ in range(resamplings))
-    values = []
-    for r in rows:
-        plain_point, point = measure(plain[r], labels[r], mass[r]), measure(chosen[r], labels[r], mass[r])
-        values.append((point["r50"], point["inv_jsd50"], target_fraction(point, plain_point)))
-    return dict(zip(("r50", "inv_jsd50", "target_fraction"), np.std(values, axis=0).tolist()))
 
 
 def plot(validation: list[dict], held_out: dict, path: Path) -> None:
     fig, ax = target_plane(held_out["plain"], which=" (held-out)")
     ax.scatter([p["r50"] for p in validation], [p["inv_jsd50"] for p in validation], color="0.6", marker=".", s=8,
                label="candidates (validation)")
-    finish_plot(fig, ax, held_out, path)
-
-
-def finish_plot(fig, ax, held_out: dict, path: Path) -> None:
-    """Draw the chosen tagger on the held-out jets, with its bootstrap spreads, and the 1/JSD50 ceiling; save."""
-    chosen = held_out["chosen"]
-    ax.errorbar([chosen["r50"]], [chosen["inv_jsd50"]], xerr=[held_out["bootstrap_std"]["r50"]],
-                yerr=[held_out["bootstrap_std"]["inv_jsd50"]], color="tab:red", marker="o", label="chosen (held-out)")
-    curve = held_out["ceiling_curve"]
-    ax.plot(curve["r50"], curve["inv_jsd50"], color="grey", linestyle="--", label="finite-statistics ceiling (held-out)")
-    ax.legend(fontsize=8)
+    draw_chosen(ax, held_out)
     fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
@@ -108,10 +73,10 @@ def main() -> None:
     validation = load_labelled_features(base, args.validation_signal, args.validation_background)
     held_out = load_labelled_features(base, args.test_signal, args.test_background)
 
-    scores = predict(base, {"plain": args.plain, **variants}, validation.features)
+    scores = predict_artifacts(base, {"plain": args.plain, **variants}, validation.features)
     plain = measure(scores.pop("plain"), validation.labels, validation.mass)
     points = []
-    for members, candidate in candidates(scores, args.max_members).items():
+    for members, candidate in ensemble_candidates(scores, args.max_members).items():
         point = {"members": list(members), **measure(candidate, validation.labels, validation.mass)}
         point["target_fraction"] = target_fraction(point, plain)
         points.append(point)
@@ -120,13 +85,13 @@ def main() -> None:
           f"{' + '.join(best['members'])} R50 {best['r50']:.1f}, 1/JSD50 {best['inv_jsd50']:.1f}, "
           f"fraction {best['target_fraction']:.3f}")
 
-    test_scores = predict(base, {"plain": args.plain, **{m: variants[m] for m in best["members"]}}, held_out.features)
+    test_scores = predict_artifacts(base, {"plain": args.plain, **{m: variants[m] for m in best["members"]}}, held_out.features)
     plain_scores = test_scores.pop("plain")
     chosen_scores = np.mean(list(test_scores.values()), axis=0)
     labels, mass = held_out.labels, held_out.mass
     measured = {"plain": measure(plain_scores, labels, mass), "chosen": measure(chosen_scores, labels, mass)}
     measured["chosen"]["target_fraction"] = target_fraction(measured["chosen"], measured["plain"])
-    measured["bootstrap_std"] = bootstrap(plain_scores, chosen_scores, labels, mass, args.bootstrap)
+    measured["bootstrap_std"] = bootstrap_std(plain_scores, chosen_scores, labels, mass, args.bootstrap)
     measured["ceiling_curve"] = ceiling_curve(chosen_scores, labels, mass, measured["plain"]["r50"])
     measured["n_jets"] = {"signal": int(labels.sum()), "background": int((labels == 0).sum())}
 

@@ -2,8 +2,8 @@
 
 The plain tagger's scores on *calibration* jets (samples made for this; the tagger never saw
 them) fit one mass profile per ``--strengths`` value (hepml_coffea.training.mass_profile). On
-the *validation* jets each profile gets its fraction of the issue #5 target against the plain
-tagger on the same jets,
+the *validation* jets each profile gets its fraction of the decorrelation target
+(hepml_coffea.decorrelation.target) against the plain tagger on the same jets,
 
     min(3 R50 / R50_plain, 1/JSD50 / (10 1/JSD50_plain))      (>= 1: inside the target)
 
@@ -24,37 +24,28 @@ import shlex
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from hepml_coffea import get_registry
 from hepml_coffea.artifacts import sha256_of
-from hepml_coffea.decorrelation import inv_jsd, rejection
+from hepml_coffea.decorrelation import (
+    bootstrap_std,
+    ceiling_curve,
+    draw_chosen,
+    measure,
+    target_fraction,
+    target_plane,
+    top_window_excess,
+    working_points,
+)
 from hepml_coffea.training import classifier_metrics, load_labelled_features
+from hepml_coffea.training.ensemble import predict_artifacts
 from hepml_coffea.training.mass_profile import fit_mass_profile, write_mass_profile_artifact
-from decorrelation_combinations import mass_score_hists, predict, target_fraction, target_plane
-from select_decorrelated import bootstrap, ceiling_curve, finish_plot, measure
 from zoo import add_calibration_arguments, add_test_arguments, add_validation_arguments
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_STRENGTHS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
 OTHER_WORKING_POINTS = (0.3, 0.5, 0.7)
+#: [GeV] the top-mass window where a sculpting tagger makes a fake peak of QCD jets
 TOP_WINDOW = (160.0, 190.0)
-
-
-def working_points(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> dict[str, dict[str, float]]:
-    """R and 1/JSD at several signal efficiencies: a profile is fitted at one of them."""
-    signal, background = mass_score_hists(scores, labels, mass)
-    return {f"{e:g}": {"rejection": rejection(signal, background, e), "inv_jsd": inv_jsd(signal, background, e)}
-            for e in OTHER_WORKING_POINTS}
-
-
-def top_window_excess(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> float:
-    """How much more often the QCD jets passing the 50 % cut fall in TOP_WINDOW [GeV] than all QCD jets:
-    the height of the fake top peak a bump hunt would see (1: none)."""
-    cut = np.quantile(scores[labels == 1], 0.5)
-    background, background_mass = scores[labels == 0], mass[labels == 0]
-    in_window = (background_mass >= TOP_WINDOW[0]) & (background_mass < TOP_WINDOW[1])
-    return float(in_window[background > cut].mean() / in_window.mean())
 
 
 def plot(validation: list[dict], held_out: dict, path: Path) -> None:
@@ -63,7 +54,8 @@ def plot(validation: list[dict], held_out: dict, path: Path) -> None:
             label="profiles by strength (validation)")
     for name, point in held_out["compared"].items():
         ax.scatter([point["r50"]], [point["inv_jsd50"]], marker="s", label=f"{name} (held-out)")
-    finish_plot(fig, ax, held_out, path)
+    draw_chosen(ax, held_out)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
 def main() -> None:
@@ -86,7 +78,7 @@ def main() -> None:
 
     def plain_scores(signal_files, background_files):
         jets = load_labelled_features(base, signal_files, background_files)
-        return predict(base, {"plain": base.artifact}, jets.features)["plain"], jets
+        return predict_artifacts(base, {"plain": base.artifact}, jets.features)["plain"], jets
 
     calibration_scores, calibration = plain_scores(args.calibration_signal, args.calibration_background)
     profiles = {strength: fit_mass_profile(calibration_scores, calibration.labels, calibration.mass, strength=strength)
@@ -111,7 +103,7 @@ def main() -> None:
     held_out = load_labelled_features(base, args.test_signal, args.test_background)
     labels, mass = held_out.labels, held_out.mass
     compared = {d.name: d for d in args.compare}
-    test_scores = predict(base, {"plain": base.artifact, **compared}, held_out.features)
+    test_scores = predict_artifacts(base, {"plain": base.artifact, **compared}, held_out.features)
     del held_out
     plain_test = test_scores.pop("plain")
     chosen_scores = profile.shifted_scores(plain_test, mass)
@@ -120,11 +112,11 @@ def main() -> None:
     measured["compared"] = {name: measure(s, labels, mass) for name, s in test_scores.items()}
     for point in measured["compared"].values():
         point["target_fraction"] = target_fraction(point, measured["plain"])
-    measured["bootstrap_std"] = bootstrap(plain_test, chosen_scores, labels, mass, args.bootstrap)
+    measured["bootstrap_std"] = bootstrap_std(plain_test, chosen_scores, labels, mass, args.bootstrap)
     measured["ceiling_curve"] = ceiling_curve(chosen_scores, labels, mass, measured["plain"]["r50"])
     every_score = {"plain": plain_test, "chosen": chosen_scores, **test_scores}
-    measured["working_points"] = {name: working_points(s, labels, mass) for name, s in every_score.items()}
-    measured["top_window_excess"] = {name: top_window_excess(s, labels, mass) for name, s in every_score.items()}
+    measured["working_points"] = {name: working_points(s, labels, mass, OTHER_WORKING_POINTS) for name, s in every_score.items()}
+    measured["top_window_excess"] = {name: top_window_excess(s, labels, mass, TOP_WINDOW) for name, s in every_score.items()}
     measured["n_jets"] = {"signal": int(labels.sum()), "background": int((labels == 0).sum())}
 
     calibration_samples = [{"file": f.name, "sha256": sha256_of(f)}

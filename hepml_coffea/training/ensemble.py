@@ -9,9 +9,12 @@ and Dask workers use it exactly like any other artifact of the plugin.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from hepml_coffea.artifacts import ModelCard, write_artifact
 from hepml_coffea.errors import ArtifactError
@@ -63,3 +66,20 @@ def average_artifacts(
         output, ensemble, name=plugin.name, inputs=list(first.inputs), input_shape=list(first.input_shape),
         outputs=list(first.outputs), preprocessing=first.preprocessing, provenance=record, metrics=metrics or {},
     )
+
+
+def predict_artifacts(plugin: Plugin, artifacts: Mapping[str, Path], features: np.ndarray) -> dict[str, np.ndarray]:
+    """The last output of ``plugin``'s network with each of ``artifacts``' weights on ``features``, by label."""
+    from hepml_coffea import runtime
+
+    scores = {}
+    for index, (label, directory) in enumerate(artifacts.items()):
+        variant = dataclasses.replace(plugin, name=f"combination_{index}", artifact=directory)
+        scores[label] = np.asarray(runtime.get_model(variant).predict(features)).reshape(len(features), -1)[:, -1]
+    return scores
+
+
+def ensemble_candidates(scores: Mapping[str, np.ndarray], max_members: int) -> dict[tuple[str, ...], np.ndarray]:
+    """Every member alone and the mean score of every set of 2 to ``max_members`` members, keyed by the set."""
+    return {members: np.mean([scores[m] for m in members], axis=0)
+            for size in range(1, max_members + 1) for members in itertools.combinations(scores, size)}

@@ -43,6 +43,13 @@ MIN_BACKGROUND_PER_BIN = 50
 #: the per-bin QCD efficiencies the fit chooses from
 EFFICIENCY_GRID = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 400)])
 SCORE_CLIP = 1e-7
+#: rounds of re-solving the per-bin choices with the penalty's overall QCD efficiency updated to
+#: the last round's; the choices stop changing after 3-4 rounds on the zoo samples, 8 leaves margin
+PENALTY_SCALE_ROUNDS = 8
+#: bisection steps on the log of the multiplier over [1e-4, 1e6]: 80 halvings of 10 decades
+#: leave a step far below the grid's resolution in signal efficiency
+MULTIPLIER_BISECTION_STEPS = 80
+MULTIPLIER_RANGE = (1e-4, 1e6)
 
 
 def logit(scores: np.ndarray) -> np.ndarray:
@@ -143,7 +150,7 @@ def fit_mass_profile(
     def solve(multiplier: float) -> tuple[np.ndarray, float]:
         """Best per-bin choices for one multiplier; the penalty's eps_B is iterated to consistency."""
         efficiency = share @ EFFICIENCY_GRID[np.argmax(signal_gain - multiplier * share[:, None] * grid, axis=1)]
-        for _ in range(8):
+        for _ in range(PENALTY_SCALE_ROUNDS):
             scale = max(efficiency, 1e-6)
             value = (signal_gain - multiplier * share[:, None] * grid
                      - strength / 8.0 * share[:, None] * (grid / scale - 1.0) ** 2)
@@ -151,8 +158,8 @@ def fit_mass_profile(
             efficiency = float(share @ EFFICIENCY_GRID[choice])
         return choice, float(signal_gain[np.arange(len(choice)), choice].sum())
 
-    low, high = 1e-4, 1e6  # the signal efficiency falls as the multiplier on QCD efficiency rises
-    for _ in range(80):
+    low, high = MULTIPLIER_RANGE  # the signal efficiency falls as the multiplier on QCD efficiency rises
+    for _ in range(MULTIPLIER_BISECTION_STEPS):
         middle = np.sqrt(low * high)
         if solve(middle)[1] > signal_efficiency:
             low = middle
@@ -176,6 +183,45 @@ def fit_mass_profile(
         background_efficiency=float(passing[background].mean()),
         background_efficiencies=tuple(per_bin.tolist()),
     )
+
+
+def ddt_offsets(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    mass: np.ndarray,
+    *,
+    mass_edges: tuple[float, ...] = DEFAULT_MASS_EDGES,
+    min_background: int = MIN_BACKGROUND_PER_BIN,
+) -> np.ndarray:
+    """The flat DDT: per mass bin, the QCD logit quantile at the 50 %-signal cut's QCD efficiency,
+    minus that global cut; 0 in bins with fewer than ``min_background`` QCD jets (and for jets
+    outside ``mass_edges``, which count in no bin here)."""
+    logits = logit(scores)
+    cut = np.quantile(logits[labels == 1], 0.5)
+    background, background_mass = logits[labels == 0], mass[labels == 0]
+    efficiency = np.mean(background >= cut)
+    edges = np.asarray(mass_edges, np.float64)
+    bins = np.digitize(background_mass, edges) - 1
+    offsets = np.zeros(len(edges) - 1)
+    for index in range(len(offsets)):
+        in_bin = background[bins == index]
+        if len(in_bin) >= min_background:
+            offsets[index] = np.quantile(in_bin, 1 - efficiency) - cut
+    return offsets
+
+
+def ddt_shifted_scores(
+    scores: np.ndarray,
+    mass: np.ndarray,
+    offsets: np.ndarray,
+    alpha: float,
+    *,
+    mass_edges: tuple[float, ...] = DEFAULT_MASS_EDGES,
+) -> np.ndarray:
+    """``sigmoid(logit(score) - alpha * offset(mass bin))``: a partial (alpha < 1) or full DDT cut
+    at the :func:`ddt_offsets`; jets outside ``mass_edges`` take the edge bins' offsets."""
+    bins = np.clip(np.digitize(mass, np.asarray(mass_edges, np.float64)) - 1, 0, len(offsets) - 1)
+    return 1.0 / (1.0 + np.exp(-(logit(scores) - alpha * offsets[bins])))
 
 
 def write_mass_profile_artifact(
