@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-
-#: coffea's Runner warns with this before each retry of a failed chunk or file.
-RETRY_NOTICE = "Performed attempt"
 
 
 def make_console() -> Console:
@@ -21,27 +16,19 @@ def make_console() -> Console:
 
 @contextmanager
 def silence_coffea() -> Iterator[None]:
-    """Silence coffea for ``--quiet``: its progress bars, console messages and retry notices.
+    """Silence coffea's progress bars and console messages for ``--quiet``.
 
     coffea draws every progress bar on ``coffea.util.coffea_console`` whatever ``status=`` says
     (the futures executor ignores it; the iterative one passes it where rich does not read it),
-    so the console itself is muted. Retry notices are also muted in worker processes started
-    meanwhile, through ``PYTHONWARNINGS``. Errors and other warnings still show.
+    so the console itself is muted. Errors and warnings, retry notices among them, still show:
+    deterministic input errors are never retried (:mod:`hepml_coffea.inputs`), so a retry notice
+    means something transient went wrong, which a quiet run should still say.
     """
     from coffea.util import coffea_console
 
-    ignore_retries = f"ignore:{RETRY_NOTICE}:UserWarning"
-    previous_env = os.environ.get("PYTHONWARNINGS")
     previous_quiet = coffea_console.quiet
-    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [previous_env, ignore_retries]))
     coffea_console.quiet = True
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=RETRY_NOTICE, category=UserWarning)
-            yield
+        yield
     finally:
         coffea_console.quiet = previous_quiet
-        if previous_env is None:
-            del os.environ["PYTHONWARNINGS"]
-        else:
-            os.environ["PYTHONWARNINGS"] = previous_env
