@@ -21,6 +21,7 @@ import hist
 from coffea import processor
 
 from hepml_coffea.columns import attach, resolve_plugins
+from hepml_coffea.decorrelation import decorrelation_mass_field
 from hepml_coffea.errors import MissingBranchError
 from hepml_coffea.plugin import Plugin
 
@@ -31,7 +32,9 @@ class TaggingProcessor(processor.ProcessorABC):
     """Attach ``plugins`` and fill, per score column, a (dataset, mass, score) histogram.
 
     :param plugins: plugin names or objects; all must decorate the same ``collection``.
-    :param mass_field: jet-mass field on the x axis (``msoftdrop`` when the collection has it).
+    :param mass_field: jet-mass field on the x axis; by default the one training decorrelates from,
+        :func:`hepml_coffea.decorrelation.decorrelation_mass_field` (``msoftdrop`` when the
+        collection has it, else ``mass``).
     :param pt_min: jets below this pT [GeV] are not histogrammed.
     :param eta_max: jets above this |eta| are not histogrammed.
     :param mass_bins: (bins, low, high) of the mass axis [GeV].
@@ -44,7 +47,7 @@ class TaggingProcessor(processor.ProcessorABC):
         self,
         plugins: Iterable[str | Plugin] | str = ("cutbased",),
         *,
-        mass_field: str = "msoftdrop",
+        mass_field: str | None = None,
         pt_min: float = 200.0,
         eta_max: float = 2.4,
         mass_bins: tuple[int, float, float] = (60, 0.0, 300.0),
@@ -66,14 +69,14 @@ class TaggingProcessor(processor.ProcessorABC):
         self.score_bins = score_bins
         self.truth_label = truth_label
 
-    def _new_hist(self, dask: bool, label: str, score_range: tuple[float, float]):
+    def _new_hist(self, dask: bool, label: str, score_range: tuple[float, float], mass_field: str):
         label_axis = () if self.truth_label is None else (
             hist.axis.IntCategory([], growth=True, name="label", label=f"{self.collection} {self.truth_label}"),
         )
         axes = (
             hist.axis.StrCategory([], growth=True, name="dataset", label="Dataset"),
             *label_axis,
-            hist.axis.Regular(*self.mass_bins, name="mass", label=f"{self.collection} {self.mass_field} [GeV]"),
+            hist.axis.Regular(*self.mass_bins, name="mass", label=f"{self.collection} {mass_field} [GeV]"),
             hist.axis.Regular(self.score_bins, *score_range, name="score", label=label),
         )
         if dask:
@@ -96,14 +99,15 @@ class TaggingProcessor(processor.ProcessorABC):
         selected = jets[(jets.pt > self.pt_min) & (abs(jets.eta) < self.eta_max)]
         weight = events.genWeight if "genWeight" in events.fields else ak.ones_like(events.run, dtype="float64")
         jet_weight = ak.flatten(ak.broadcast_arrays(weight, selected.pt)[0])
-        mass = ak.flatten(selected[self.mass_field])
+        mass_field = self.mass_field or decorrelation_mass_field(jets.fields)
+        mass = ak.flatten(selected[mass_field])
         labels = {} if self.truth_label is None else {"label": ak.flatten(selected[self.truth_label])}
 
         hists = {}
         for plugin in self.plugins:
             for output in plugin.outputs:
                 column = plugin.column_name(output)
-                histogram = self._new_hist(dask, f"{plugin.name} {output.name}", output.range)
+                histogram = self._new_hist(dask, f"{plugin.name} {output.name}", output.range, mass_field)
                 histogram.fill(dataset=dataset, mass=mass, score=ak.flatten(selected[column]), weight=jet_weight,
                                **labels)
                 hists[column] = histogram

@@ -18,6 +18,7 @@ from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
 from hepml_coffea.branches import build_features, check_required_branches
 from hepml_coffea.columns import check_finite, feature_matrix
+from hepml_coffea.decorrelation import decorrelation_mass_field
 from hepml_coffea.errors import MissingBranchError
 from hepml_coffea.inputs import check_input_file
 from hepml_coffea.plugin import Plugin
@@ -52,7 +53,7 @@ def _read(path: Path, plugin: Plugin, signal_label: int | None):
                 "jets cannot be truth-matched. Use files made by `hepml-coffea generate`."
             )
         keep = ak.to_numpy(jets[TRUTH_LABEL_FIELD]) == signal_label
-    mass_field = "msoftdrop" if "msoftdrop" in jets.fields else "mass"
+    mass_field = decorrelation_mass_field(jets.fields)
     return features[keep], ak.to_numpy(jets[mass_field])[keep]
 
 
