@@ -8,7 +8,7 @@ import pytest
 from hepml_coffea import runtime
 from hepml_coffea.artifacts import read_card, write_artifact
 from hepml_coffea.errors import ArtifactError
-from hepml_coffea.training.ensemble import average_artifacts
+from hepml_coffea.training.ensemble import average_artifacts, ensemble_candidates, predict_artifacts
 
 
 def _perturbed_copy(plugin, directory, scale, preprocessing=None):
@@ -47,3 +47,23 @@ def test_ensemble_refuses_members_it_cannot_average(dnn_plugin, tmp_path):
     other = _perturbed_copy(dnn_plugin, tmp_path / "other", 1.0, preprocessing=shifted)
     with pytest.raises(ArtifactError, match="standardises its inputs differently"):
         average_artifacts(dnn_plugin, [dnn_plugin.artifact, other], tmp_path / "mixed")
+
+
+def test_predict_artifacts_scores_each_artifact_with_the_plugins_network(dnn_plugin, tmp_path):
+    second = _perturbed_copy(dnn_plugin, tmp_path / "second", 0.8)
+    x = np.random.default_rng(4).normal(size=(50, *read_card(second, dnn_plugin.name).input_shape)).astype(np.float32)
+    scores = predict_artifacts(dnn_plugin, {"first": dnn_plugin.artifact, "second": second}, x)
+    assert list(scores) == ["first", "second"]
+    for label, path in (("first", dnn_plugin.artifact), ("second", second)):
+        expected = runtime.get_model(dataclasses.replace(dnn_plugin, name=f"check_{label}", artifact=path)).predict(x)
+        np.testing.assert_array_equal(scores[label], np.asarray(expected).reshape(len(x), -1)[:, -1])
+    assert not np.array_equal(scores["first"], scores["second"])
+
+
+def test_ensemble_candidates_are_every_member_and_the_mean_of_every_set():
+    scores = {"a": np.array([0.1, 0.2]), "b": np.array([0.3, 0.6]), "c": np.array([0.9, 1.0])}
+    candidates = ensemble_candidates(scores, max_members=2)
+    assert list(candidates) == [("a",), ("b",), ("c",), ("a", "b"), ("a", "c"), ("b", "c")]
+    np.testing.assert_array_equal(candidates[("b",)], scores["b"])
+    np.testing.assert_allclose(candidates[("a", "c")], [0.5, 0.6])
+    assert len(ensemble_candidates(scores, max_members=3)) == 7

@@ -12,7 +12,14 @@ from hepml_coffea.artifacts import read_card
 from hepml_coffea.columns import evaluate
 from hepml_coffea.decorrelation import jensen_shannon
 from hepml_coffea.errors import ArtifactError
-from hepml_coffea.training.mass_profile import fit_mass_profile, logit, write_mass_profile_artifact
+from hepml_coffea.training.mass_profile import (
+    DEFAULT_MASS_EDGES,
+    ddt_offsets,
+    ddt_shifted_scores,
+    fit_mass_profile,
+    logit,
+    write_mass_profile_artifact,
+)
 
 MASS_EDGES = np.linspace(0.0, 300.0, 61)
 
@@ -148,3 +155,39 @@ def test_artifact_refuses_bases_it_cannot_put_a_profile_on(sculpting_tagger, dnn
     # pfn_md reads the cloud without the mass: it has nowhere to take the mass from
     with pytest.raises(ArtifactError, match=r"needs its 750 inputs flattened and the jet mass after them \(751\)"):
         write_mass_profile_artifact(registry.get("pfn_md"), registry.get("pfn"), profile, tmp_path / "md")
+
+
+def _qcd_efficiency_per_bin(scores, labels, mass, cut):
+    background = labels == 0
+    bins = np.digitize(mass[background], DEFAULT_MASS_EDGES) - 1
+    passing = scores[background] >= cut
+    return np.array([passing[bins == k].mean() for k in range(len(DEFAULT_MASS_EDGES) - 1) if (bins == k).sum() >= 2000])
+
+
+def test_a_full_ddt_flattens_the_qcd_efficiency_across_mass_bins(sculpting_tagger):
+    scores, labels, mass = sculpting_tagger
+    cut = np.quantile(scores[labels == 1], 0.5)
+    plain = _qcd_efficiency_per_bin(scores, labels, mass, cut)
+    offsets = ddt_offsets(scores, labels, mass)
+    flat = _qcd_efficiency_per_bin(ddt_shifted_scores(scores, mass, offsets, 1.0), labels, mass, cut)
+    assert plain.max() > 5 * plain.min(), "the toy tagger must sculpt for the test to mean anything"
+    assert flat.max() / flat.min() < 1.5
+    assert flat.mean() == pytest.approx((scores[labels == 0] >= cut).mean(), rel=0.1)
+
+
+def test_a_partial_ddt_lies_between_the_plain_and_the_flat_cut(sculpting_tagger):
+    scores, labels, mass = sculpting_tagger
+    offsets = ddt_offsets(scores, labels, mass)
+    np.testing.assert_allclose(ddt_shifted_scores(scores, mass, offsets, 0.0), np.clip(scores, 1e-7, 1 - 1e-7), rtol=1e-9)
+    cut = np.quantile(scores[labels == 1], 0.5)
+    spread = [np.ptp(_qcd_efficiency_per_bin(ddt_shifted_scores(scores, mass, offsets, a), labels, mass, cut))
+              for a in (0.0, 0.5, 1.0)]
+    assert spread[0] > spread[1] > spread[2]
+
+
+def test_ddt_bins_with_few_qcd_jets_keep_the_global_cut(sculpting_tagger):
+    scores, labels, mass = sculpting_tagger
+    offsets = ddt_offsets(scores, labels, mass, min_background=10_000)
+    counts = np.histogram(mass[labels == 0], DEFAULT_MASS_EDGES)[0]
+    assert (offsets[counts < 10_000] == 0).all() and (offsets[counts >= 10_000] != 0).all()
+    assert len(offsets) == len(DEFAULT_MASS_EDGES) - 1
