@@ -8,9 +8,12 @@
 from hepml_coffea.columns import attach, evaluate
 from hepml_coffea.errors import (
     ArtifactError,
+    ConfigurationError,
+    FilesetError,
     HepmlCoffeaError,
     InputFileError,
     InvalidInputError,
+    LabelledDataError,
     MissingBranchError,
     PluginDefinitionError,
     UnknownPluginError,
@@ -24,9 +27,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArtifactError",
+    "ConfigurationError",
+    "FilesetError",
     "HepmlCoffeaError",
     "InputFileError",
     "InvalidInputError",
+    "LabelledDataError",
     "MissingBranchError",
     "Output",
     "Plugin",

@@ -8,7 +8,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from hepml_coffea.errors import HepmlCoffeaError, our_error
+from hepml_coffea.errors import HepmlCoffeaError, InputFileError, our_error
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
@@ -121,7 +121,7 @@ def _cmd_check_decorrelation(args: argparse.Namespace) -> int:
     from hepml_coffea.decorrelation import decorrelation_report, report_markdown, select_classes
 
     if not args.output.is_file():
-        raise FileNotFoundError(f"{args.output} does not exist; write it with `hepml-coffea run`")
+        raise InputFileError(args.output, "does not exist; write it with `hepml-coffea run`")
     hists = load(args.output)["hists"]
     classes = {
         column: select_classes(h, signal_dataset=args.signal_dataset, background_dataset=args.background_dataset,
@@ -271,8 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as exc:
-        cause = exc if isinstance(exc, (FileNotFoundError, ValueError)) else our_error(exc)
-        if cause is None:
+        cause = our_error(exc)
+        if cause is None:  # not a user error: a bug keeps its traceback
             raise
         print(f"hepml-coffea {args.command}: error: {cause}", file=sys.stderr)
         return 2

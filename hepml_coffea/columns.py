@@ -23,22 +23,30 @@ import numpy as np
 
 from hepml_coffea import runtime
 from hepml_coffea.branches import branch_path, build_features, check_required_branches, describe_source
-from hepml_coffea.errors import InvalidInputError
+from hepml_coffea.errors import InvalidInputError, PluginDefinitionError
 from hepml_coffea.features.sharing import shared_features
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.registry import Registry, get_registry
 
 TRACE_ENV = "HEPML_COFFEA_TRACE_PLUGINS"
 trace_log = logging.getLogger("hepml_coffea.trace")
-if os.environ.get(TRACE_ENV, "").strip() not in ("", "0"):
-    trace_log.setLevel(logging.INFO)
+
+
+def _tracing() -> bool:
+    """Whether to trace plugin calls: ``HEPML_COFFEA_TRACE_PLUGINS=1`` (read at each call, which then
+    installs a stderr handler once) or a logging configuration that enables ``hepml_coffea.trace``."""
+    if os.environ.get(TRACE_ENV, "").strip() in ("", "0"):
+        return trace_log.isEnabledFor(logging.INFO)
     if not trace_log.handlers:
-        _handler = logging.StreamHandler()
-        _handler.setFormatter(logging.Formatter("[hepml-coffea trace] %(message)s"))
-        trace_log.addHandler(_handler)
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[hepml-coffea trace] %(message)s"))
+        trace_log.addHandler(handler)
+    trace_log.setLevel(logging.INFO)
+    return True
 
 
-def _is_dask(events) -> bool:
+def is_dask(events: object) -> bool:
+    """Whether ``events`` is a dask-awkward array (built lazily into a graph)."""
     return type(events).__module__.startswith("dask_awkward")
 
 
@@ -109,15 +117,18 @@ def feature_matrix(plugin: Plugin, features, n_objects: int) -> np.ndarray:
     return features
 
 
-def evaluate(plugin: Plugin, events) -> dict[str, np.ndarray]:
-    """Outputs of ``plugin`` for every object of its collection in eager ``events``, flattened."""
+def evaluate(plugin: Plugin, events: ak.Array, registry: Registry | None = None) -> dict[str, np.ndarray]:
+    """Outputs of ``plugin`` for every object of its collection in eager ``events``, flattened.
+
+    :param registry: supplies custom Keras objects for the model; the process-wide one by default.
+    """
     n_objects = int(ak.sum(ak.num(events[plugin.collection], axis=1)))
     if n_objects == 0:  # empty partition or no objects: nothing to build, no model to load
         return {output.name: np.zeros(0, dtype=output.dtype) for output in plugin.outputs}
     started = time.perf_counter()
     features = feature_matrix(plugin, build_features(plugin, events), n_objects)
     check_finite(plugin, features, events)
-    raw = features if plugin.artifact is None else runtime.get_model(plugin).predict(features)
+    raw = features if plugin.artifact is None else runtime.get_model(plugin, registry).predict(features)
     columns = outputs_from_raw(plugin, raw)
     for name, values in columns.items():
         if len(values) != n_objects:
@@ -125,7 +136,7 @@ def evaluate(plugin: Plugin, events) -> dict[str, np.ndarray]:
                 f"plugin {plugin.name!r}: output {name!r} has {len(values)} values for "
                 f"{n_objects} {plugin.collection} objects"
             )
-    if trace_log.isEnabledFor(logging.INFO):
+    if _tracing():
         trace_log.info(
             "%s -> %s.{%s}: %d objects from %s, artifact %s, %.1f ms",
             plugin.name, plugin.collection, ",".join(plugin.column_names), n_objects,
@@ -134,14 +145,16 @@ def evaluate(plugin: Plugin, events) -> dict[str, np.ndarray]:
     return columns
 
 
-def evaluate_plugins(plugins: Sequence[Plugin], events) -> dict[str, dict[str, np.ndarray]]:
+def evaluate_plugins(
+    plugins: Sequence[Plugin], events: ak.Array, registry: Registry | None = None
+) -> dict[str, dict[str, np.ndarray]]:
     """:func:`evaluate` for several plugins on the same eager ``events``, keyed by plugin name.
 
     The plugins share one :func:`shared_features` scope, so a particle cloud or a constituent
     table needed by several of them is built once.
     """
     with shared_features():
-        return {plugin.name: evaluate(plugin, events) for plugin in plugins}
+        return {plugin.name: evaluate(plugin, events, registry) for plugin in plugins}
 
 
 def _empty_output_record(plugin: Plugin) -> ak.Array:
@@ -157,11 +170,13 @@ class _PartitionEvaluator:
     """The function mapped over dask partitions (a class so it pickles with its plugins).
 
     Returns, per object of the collection, one record field per plugin holding its outputs.
+    ``registry`` (None: the worker's process-wide one) supplies custom Keras objects.
     """
 
-    def __init__(self, plugins: Sequence[Plugin]):
+    def __init__(self, plugins: Sequence[Plugin], registry: Registry | None = None):
         self.plugins = tuple(plugins)
         self.collection = self.plugins[0].collection
+        self.registry = registry
 
     def __call__(self, events) -> ak.Array:
         counts = ak.num(events[self.collection], axis=1)
@@ -175,7 +190,7 @@ class _PartitionEvaluator:
                 ak.typetracer.touch_data(column)
             flat = ak.Array(_empty_outputs(self.plugins).layout.to_typetracer(forget_length=True))
             return ak.unflatten(flat, counts)
-        outputs = evaluate_plugins(self.plugins, events)
+        outputs = evaluate_plugins(self.plugins, events, self.registry)
         record = ak.zip({name: ak.zip(columns) for name, columns in outputs.items()}, depth_limit=1)
         return ak.unflatten(record, counts)
 
@@ -207,7 +222,8 @@ def _by_collection(plugins: Sequence[Plugin]) -> dict[str, list[Plugin]]:
     for plugin in plugins:
         if plugin.name in seen:
             if seen[plugin.name] != plugin:
-                raise ValueError(f"two different plugins are both named {plugin.name!r}; their columns would clash")
+                raise PluginDefinitionError(f"two different plugins are both named {plugin.name!r}; their columns "
+                                            "would clash: rename one of them")
             continue
         seen[plugin.name] = plugin
         groups.setdefault(plugin.collection, []).append(plugin)
@@ -224,9 +240,10 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
 
     :param events: NanoEvents from ``NanoEventsFactory`` or a coffea processor.
     :param plugins: plugin names (``"cutbased,substructure_dnn"``) or :class:`Plugin` objects.
-    :param registry: where to look names up; the process-wide registry by default.
+    :param registry: where to look names up and which custom Keras objects models may use; the
+        process-wide registry by default.
     """
-    dask = _is_dask(events)
+    dask = is_dask(events)
     if dask:
         import dask_awkward as dak
     groups = _by_collection(resolve_plugins(plugins, registry))
@@ -236,10 +253,10 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
     for collection, group in groups.items():
         if dask:
             label = "hepml-" + "-".join(plugin.name for plugin in group)
-            values = dak.map_partitions(_PartitionEvaluator(group), events, meta=_output_meta(group), label=label)
+            values = dak.map_partitions(_PartitionEvaluator(group, registry), events, meta=_output_meta(group), label=label)
             with_field = dak.with_field
         else:
-            values = _PartitionEvaluator(group)(events)
+            values = _PartitionEvaluator(group, registry)(events)
             with_field = ak.with_field
         for plugin in group:
             for output in plugin.outputs:

@@ -34,6 +34,18 @@ class ArtifactError(HepmlCoffeaError):
     """A model artifact is missing, corrupt, or does not match the plugin that uses it."""
 
 
+class ConfigurationError(HepmlCoffeaError):
+    """A setting has an invalid value: an environment variable, a ``configure()`` argument or an option."""
+
+
+class FilesetError(HepmlCoffeaError):
+    """A fileset is missing, not valid JSON, lists no files, or refers to files that do not exist."""
+
+
+class LabelledDataError(HepmlCoffeaError):
+    """Labelled samples cannot be used for training or evaluation (no jets of a class, jets differ)."""
+
+
 class InputFileError(HepmlCoffeaError):
     """An input file cannot be read: empty, truncated, not ROOT, a damaged basket, or no such tree."""
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from hepml_coffea import runtime
 from hepml_coffea.columns import outputs_from_raw
+from hepml_coffea.errors import LabelledDataError
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.training.dataset import load_labelled_features
 from hepml_coffea.training.metrics import classifier_metrics
@@ -81,7 +82,7 @@ def evaluate_taggers(
         if reference_mass is None:
             reference_mass = data.mass
         elif not np.array_equal(reference_mass, data.mass):
-            raise RuntimeError(
+            raise LabelledDataError(
                 f"plugin {plugin.name!r} saw different jets than {plugins[0].name!r}; the taggers "
                 "cannot be compared on these files"
             )

@@ -19,7 +19,7 @@ from typing import Any
 from coffea import processor
 from coffea.nanoevents import NanoAODSchema, PFNanoAODSchema
 
-from hepml_coffea.errors import InputFileError, our_error
+from hepml_coffea.errors import ConfigurationError, FilesetError, InputFileError, our_error
 from hepml_coffea.inputs import REMAKE, check_fileset, is_remote, one_line
 
 EXECUTORS = ("iterative", "futures", "dask")
@@ -35,15 +35,15 @@ def load_fileset(path: Path) -> dict[str, dict[str, Any]]:
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"fileset {path} does not exist") from None
+        raise FilesetError(f"fileset {path} does not exist; give the path of a fileset JSON file") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"fileset {path} is not valid JSON: {exc}") from exc
+        raise FilesetError(f"fileset {path} is not valid JSON: {exc}") from exc
     return normalise_fileset(raw, source=str(path))
 
 
 def normalise_fileset(raw: Mapping[str, Any], source: str = "fileset") -> dict[str, dict[str, Any]]:
     if not isinstance(raw, Mapping) or not raw:
-        raise ValueError(f"{source} must map dataset names to files, e.g. "
+        raise FilesetError(f"{source} must map dataset names to files, e.g. "
                          '{"ttbar": {"files": {"ttbar.root": "Events"}}}')
     fileset = {}
     for dataset, spec in raw.items():
@@ -51,10 +51,10 @@ def normalise_fileset(raw: Mapping[str, Any], source: str = "fileset") -> dict[s
         if isinstance(files, (list, tuple)):
             files = {str(f): "Events" for f in files}
         if not isinstance(files, Mapping) or not files:
-            raise ValueError(f"{source}: dataset {dataset!r} lists no files")
+            raise FilesetError(f"{source}: dataset {dataset!r} lists no files")
         missing = [f for f in files if not is_remote(f) and not Path(f).is_file()]
         if missing:
-            raise FileNotFoundError(f"{source}: dataset {dataset!r} refers to missing file(s) {missing}")
+            raise FilesetError(f"{source}: dataset {dataset!r} refers to missing file(s) {missing}")
         entry = {"files": dict(files)}
         if isinstance(spec, Mapping) and spec.get("metadata"):
             entry["metadata"] = dict(spec["metadata"])
@@ -68,7 +68,7 @@ def runner_fileset(fileset: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[s
     for dataset, spec in fileset.items():
         trees = set(spec["files"].values())
         if len(trees) != 1:
-            raise ValueError(f"dataset {dataset!r} mixes tree names {sorted(trees)}; Runner needs one")
+            raise FilesetError(f"dataset {dataset!r} mixes tree names {sorted(trees)}; Runner needs one")
         converted[dataset] = {"files": list(spec["files"]), "treename": trees.pop(),
                               "metadata": spec.get("metadata", {})}
     return converted
@@ -92,15 +92,15 @@ def run_processor(
     else a ``LocalCluster`` of ``workers`` single-threaded processes started for this run.
     """
     if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+        raise ConfigurationError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     if schema not in SCHEMAS:
-        raise ValueError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
+        raise ConfigurationError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
     check_fileset(fileset)
     if executor == "dask":
         return _run_dask(processor_instance, fileset, workers=workers, chunksize=chunksize,
                          scheduler=scheduler, schema=SCHEMAS[schema], progress=progress)
     if scheduler is not None:
-        raise ValueError("--scheduler only applies to the dask executor")
+        raise ConfigurationError("--scheduler only applies to the dask executor")
     remote = any(is_remote(path) for spec in fileset.values() for path in spec["files"])
     retries = REMOTE_RETRIES if remote else 0
     engine = (processor.IterativeExecutor(status=progress, retries=retries) if executor == "iterative"

@@ -2,10 +2,11 @@
 and for mass-dependent working points (a logit shift that depends on the jet mass).
 
 Every layer is a plain ``keras.layers.Layer`` written with ``keras.ops`` (so it runs on the
-TensorFlow and JAX backends) with a ``get_config``; no Lambda layers, so artifacts load with
-``safe_mode=True`` once :data:`CUSTOM_OBJECTS` is registered through the
-``hepml_register_custom_objects`` hook. Third-party plugins may build on them too; import this
-module (it imports Keras) inside the functions that build or load models, as the built-ins do.
+TensorFlow and JAX backends) with a ``get_config``, registered with Keras under the package
+``hepml_coffea``; no Lambda layers, so artifacts load with ``safe_mode=True``. The runtime always
+passes :data:`CUSTOM_OBJECTS` when it loads a model, so models using these layers need no plugin
+hook. Third-party plugins may build on them too; import this module (it imports Keras) inside the
+functions that build or load models, as the built-ins do.
 
 Masks are ``(batch, points, 1)`` tensors of 1 (real constituent) and 0 (padding).
 """
@@ -15,6 +16,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from hepml_coffea.errors import PluginDefinitionError
+
+_serializable = keras.saving.register_keras_serializable(package="hepml_coffea")
+
+
+@_serializable
 class Channels(keras.layers.Layer):
     """Select channels ``[start, stop)`` of the last axis (e.g. the coordinates of a cloud)."""
 
@@ -32,6 +39,7 @@ class Channels(keras.layers.Layer):
         return {**super().get_config(), "start": self.start, "stop": self.stop}
 
 
+@_serializable
 class MaskedPool(keras.layers.Layer):
     """Pool over the points axis, ignoring padding: ``mode="sum"`` (Deep Sets, PFN) or ``"mean"``.
 
@@ -42,7 +50,7 @@ class MaskedPool(keras.layers.Layer):
     def __init__(self, mode: str = "sum", **kwargs):
         super().__init__(**kwargs)
         if mode not in ("sum", "mean"):
-            raise ValueError(f"MaskedPool mode must be 'sum' or 'mean', not {mode!r}")
+            raise PluginDefinitionError(f"MaskedPool mode must be 'sum' or 'mean', not {mode!r}")
         self.mode = mode
 
     def call(self, inputs):
@@ -60,6 +68,7 @@ class MaskedPool(keras.layers.Layer):
         return {**super().get_config(), "mode": self.mode}
 
 
+@_serializable
 class EdgeConv(keras.layers.Layer):
     """The EdgeConv block of ParticleNet (Qu & Gouskos, arXiv:1902.08570).
 
@@ -125,6 +134,7 @@ class EdgeConv(keras.layers.Layer):
         return {**super().get_config(), "k": self.k, "channels": list(self.channels)}
 
 
+@_serializable
 class MassDependentShift(keras.layers.Layer):
     """``sigmoid(logit(score) - threshold(mass))`` with ``threshold`` linear between mass points.
 
@@ -140,9 +150,9 @@ class MassDependentShift(keras.layers.Layer):
         self.centres = [float(c) for c in centres]
         self.thresholds = [float(t) for t in thresholds]
         if len(self.centres) != len(self.thresholds) or len(self.centres) < 2:
-            raise ValueError("MassDependentShift needs as many thresholds as centres, and at least two")
+            raise PluginDefinitionError("MassDependentShift needs as many thresholds as centres, and at least two")
         if any(b <= a for a, b in zip(self.centres, self.centres[1:])):
-            raise ValueError(f"MassDependentShift centres must increase strictly, got {self.centres}")
+            raise PluginDefinitionError(f"MassDependentShift centres must increase strictly, got {self.centres}")
 
     def _threshold(self, mass):
         # t(m) = t_0 + sum_k slope_k * clip(m - c_k, 0, c_{k+1} - c_k): numpy.interp in closed form

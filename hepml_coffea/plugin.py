@@ -50,7 +50,12 @@ class Output:
             raise PluginDefinitionError(
                 f"output name {self.name!r} must be lower-case letters, digits and underscores"
             )
-        np.dtype(self.dtype)  # raises TypeError for an unknown dtype
+        try:
+            np.dtype(self.dtype)
+        except TypeError:
+            raise PluginDefinitionError(
+                f"output {self.name!r}: dtype {self.dtype!r} is not a numpy dtype; use e.g. 'float32'"
+            ) from None
         low, high = self.range
         if not low < high:
             raise PluginDefinitionError(f"output {self.name!r}: range {self.range} is empty")
@@ -112,7 +117,13 @@ class Plugin:
             raise PluginDefinitionError(
                 f"plugin name {self.name!r} must be lower-case letters, digits and underscores"
             )
-        object.__setattr__(self, "kind", PluginKind(self.kind))
+        try:
+            object.__setattr__(self, "kind", PluginKind(self.kind))
+        except ValueError:
+            kinds = ", ".join(repr(kind.value) for kind in PluginKind)
+            raise PluginDefinitionError(
+                f"plugin {self.name!r}: kind {self.kind!r} is not one of {kinds}; use a PluginKind member"
+            ) from None
         object.__setattr__(self, "required_branches", tuple(self.required_branches))
         object.__setattr__(self, "outputs", tuple(self.outputs))
         object.__setattr__(self, "feature_names", tuple(self.feature_names))

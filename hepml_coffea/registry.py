@@ -24,7 +24,7 @@ from importlib.metadata import EntryPoint, entry_points
 import pluggy
 
 from hepml_coffea import hookspecs
-from hepml_coffea.errors import UnknownPluginError
+from hepml_coffea.errors import PluginDefinitionError, UnknownPluginError
 from hepml_coffea.plugin import Plugin, PluginKind
 
 ENTRY_POINT_GROUP = "hepml_coffea"
@@ -37,6 +37,9 @@ _HOOK_KINDS = {
     "hepml_register_pileup_regressions": PluginKind.PILEUP_REGRESSION,
     "hepml_register_anomaly_scores": PluginKind.ANOMALY_SCORE,
 }
+
+
+_HOOK_NAMES = frozenset(name for name in vars(hookspecs) if name.startswith("hepml_"))
 
 
 class PluginLoadWarning(UserWarning):
@@ -95,9 +98,11 @@ class Registry:
         self.manager.register(module, name=name)
         try:
             self.manager.check_pending()  # a misspelt hook name would otherwise be ignored
-        except pluggy.PluginValidationError:
+        except pluggy.PluginValidationError as exc:
             self.manager.unregister(name=name)
-            raise
+            raise PluginDefinitionError(
+                f"plugin module {name!r}: {exc}; name it one of {', '.join(sorted(_HOOK_NAMES))}"
+            ) from exc
         self._sources[name] = _Source(name, distribution)
         self._plugins = None
 
@@ -221,9 +226,3 @@ def get_registry() -> Registry:
     if _default_registry is None:
         _default_registry = Registry()
     return _default_registry
-
-
-def reset_registry() -> None:
-    """Forget the process-wide registry, e.g. after changing the kill-switch variables."""
-    global _default_registry
-    _default_registry = None

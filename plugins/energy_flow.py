@@ -92,11 +92,3 @@ EFN = constituent_top_tagger(
 @hookimpl
 def hepml_register_taggers() -> list[Plugin]:
     return [PFN, PFN_MD, PFN_DDT, EFN]
-
-
-@hookimpl
-def hepml_register_custom_objects() -> dict[str, type]:
-    # imports Keras, so only here: the hook is called when a model is loaded
-    from hepml_coffea.layers import CUSTOM_OBJECTS
-
-    return dict(CUSTOM_OBJECTS)

@@ -22,7 +22,7 @@ from coffea import processor
 
 from hepml_coffea.columns import attach, resolve_plugins
 from hepml_coffea.decorrelation import decorrelation_mass_field
-from hepml_coffea.errors import MissingBranchError
+from hepml_coffea.errors import ConfigurationError, MissingBranchError
 from hepml_coffea.plugin import Plugin
 
 CUTFLOW_STEPS = ("events", "events with a jet", "jets", "selected jets")
@@ -57,7 +57,7 @@ class TaggingProcessor(processor.ProcessorABC):
         self.plugins = resolve_plugins(plugins)
         collections = {plugin.collection for plugin in self.plugins}
         if len(collections) != 1:
-            raise ValueError(
+            raise ConfigurationError(
                 f"TaggingProcessor histograms one collection; the plugins decorate {sorted(collections)}."
                 " Run one processor per collection."
             )

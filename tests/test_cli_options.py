@@ -11,6 +11,7 @@ import pytest
 
 from hepml_coffea.cli import build_parser, main
 from hepml_coffea.data import cms_file
+from hepml_coffea.errors import FilesetError
 from hepml_coffea.execution import EXECUTORS, normalise_fileset
 
 
@@ -61,7 +62,7 @@ def test_run_help_describes_the_fileset_and_its_examples_are_accepted(capsys, mo
     assert len(examples) == 2
     assert examples[0] == {"ttbar": {"files": {"ttbar.root": "Events"}, "metadata": {"xsec": 831.8}}}
     for example in examples:  # the format is accepted; only the example files are missing here
-        with pytest.raises(FileNotFoundError):
+        with pytest.raises(FilesetError, match="missing file"):
             normalise_fileset(example)
 
 

@@ -9,7 +9,7 @@ from coffea import processor
 from coffea.nanoevents import PFNanoAODSchema
 from distributed import Client, LocalCluster
 
-from hepml_coffea import InputFileError, runtime
+from hepml_coffea import ConfigurationError, FilesetError, InputFileError, runtime
 from hepml_coffea.data import cms_file
 from hepml_coffea.execution import normalise_fileset, run_processor, runner_fileset
 from hepml_processors import TaggingProcessor
@@ -78,13 +78,13 @@ def test_local_dask_executor_without_scheduler_matches(fileset, reference):
 
 
 def test_bad_filesets_and_options_are_refused(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing file"):
+    with pytest.raises(FilesetError, match="missing file"):
         normalise_fileset({"x": [str(tmp_path / "nope.root")]})
-    with pytest.raises(ValueError, match="lists no files"):
+    with pytest.raises(FilesetError, match="lists no files"):
         normalise_fileset({"x": {"files": {}}})
-    with pytest.raises(ValueError, match="unknown executor"):
+    with pytest.raises(ConfigurationError, match="unknown executor"):
         run_processor(TaggingProcessor(["cutbased"]), {}, executor="spark")
-    with pytest.raises(ValueError, match="one collection"):
+    with pytest.raises(ConfigurationError, match="one collection"):
         from hepml_coffea import Output, Plugin, PluginKind
         from hepml_coffea.features import top_window_features
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from hepml_coffea.errors import PluginDefinitionError
 from hepml_coffea.layers import Channels, EdgeConv, MaskedPool, MassDependentShift
 from hepml_coffea.training.mass_profile import MassProfile
 
@@ -25,7 +26,7 @@ def test_masked_pool_ignores_padding(cloud):
     mean = np.asarray(MaskedPool("mean")([garbage, mask]))
     assert np.allclose(total[0], features[0, :6].sum(axis=0), atol=1e-5)
     assert np.allclose(mean[1], features[1, :9].mean(axis=0), atol=1e-5)
-    with pytest.raises(ValueError, match="sum' or 'mean"):
+    with pytest.raises(PluginDefinitionError, match="sum' or 'mean"):
         MaskedPool("max")
 
 
@@ -66,7 +67,7 @@ def test_mass_dependent_shift_is_the_numpy_profile():
     shifted = np.asarray(layer([score[:, None], mass[:, None]]))[:, 0]
     np.testing.assert_allclose(shifted, profile.shifted_scores(score, mass), rtol=1e-5, atol=1e-6)
     assert MassDependentShift.from_config(layer.get_config()).thresholds == list(thresholds)
-    with pytest.raises(ValueError, match="centres must increase strictly"):
+    with pytest.raises(PluginDefinitionError, match="centres must increase strictly"):
         MassDependentShift((10.0, 10.0), (0.0, 1.0))
-    with pytest.raises(ValueError, match="as many thresholds as centres"):
+    with pytest.raises(PluginDefinitionError, match="as many thresholds as centres"):
         MassDependentShift((10.0, 20.0), (0.0,))

@@ -32,7 +32,9 @@ def test_inconsistent_declarations_are_rejected(overrides, message):
 
 
 def test_unknown_kind_and_bad_output_range_are_rejected():
-    with pytest.raises(ValueError):
+    with pytest.raises(PluginDefinitionError, match=r"kind 'regressor' is not one of 'tagger', 'pileup-regression'"):
         make(kind="regressor")
+    with pytest.raises(PluginDefinitionError, match="dtype 'float33' is not a numpy dtype"):
+        Output("top", dtype="float33")
     with pytest.raises(PluginDefinitionError, match="empty"):
         Output("top", range=(1.0, 0.0))

@@ -3,7 +3,16 @@ import warnings
 
 import pytest
 
-from hepml_coffea import Output, Plugin, PluginKind, PluginLoadWarning, Registry, UnknownPluginError, hookimpl
+from hepml_coffea import (
+    Output,
+    Plugin,
+    PluginDefinitionError,
+    PluginKind,
+    PluginLoadWarning,
+    Registry,
+    UnknownPluginError,
+    hookimpl,
+)
 from hepml_coffea.features import top_window_features
 
 BUILTINS = {"cutbased", "substructure_dnn"}
@@ -87,7 +96,7 @@ def test_misbehaving_packages_warn_and_are_skipped():
 
 def test_hook_name_typos_are_caught():
     registry = Registry(autoload=False)
-    with pytest.raises(Exception, match="hepml_register_tagers"):
+    with pytest.raises(PluginDefinitionError, match=r"'typo'.*hepml_register_tagers.*hepml_register_taggers"):
         registry.register(_module(hepml_register_tagers=lambda: []), name="typo")
     with warnings.catch_warnings():
         warnings.simplefilter("error")

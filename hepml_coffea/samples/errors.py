@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from hepml_coffea.errors import HepmlCoffeaError
 
-class SampleConfigError(ValueError):
+
+class SampleConfigError(HepmlCoffeaError):
     """A sample request that cannot be generated; the message says what to change.
 
     Raised by :func:`hepml_coffea.samples.generate_sample` before any event is generated.

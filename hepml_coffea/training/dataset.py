@@ -19,7 +19,7 @@ from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 from hepml_coffea.branches import build_features, check_required_branches
 from hepml_coffea.columns import check_finite, feature_matrix
 from hepml_coffea.decorrelation import decorrelation_mass_field
-from hepml_coffea.errors import MissingBranchError
+from hepml_coffea.errors import LabelledDataError, MissingBranchError
 from hepml_coffea.inputs import check_input_file
 from hepml_coffea.plugin import Plugin
 
@@ -78,7 +78,9 @@ def load_labelled_features(
         m = np.concatenate([p[1] for p in parts[label]])
         if len(x) == 0:
             kind = "signal (truth-matched)" if label else "background"
-            raise ValueError(f"no {kind} jets found for plugin {plugin.name!r}; check the input files")
+            raise LabelledDataError(f"no {kind} jets found for plugin {plugin.name!r} in "
+                                    f"{[str(p) for p in (signal_files if label else background_files)]}; "
+                                    "check the input files and --signal-label")
         order = rng.permutation(len(x))[:max_per_class]
         features.append(x[order])
         masses.append(m[order])

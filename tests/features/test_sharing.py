@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
-from hepml_coffea import attach, get_registry
+from hepml_coffea import PluginDefinitionError, attach, get_registry
 from hepml_coffea.features import jet_constituents, particle_cloud, shared, shared_features
 
 CLOUD_TAGGERS = ["pfn", "pfn_md", "efn", "particlenet_lite"]
@@ -105,7 +105,7 @@ def test_dask_runs_the_plugins_of_one_collection_as_one_task_per_partition(gener
 def test_two_different_plugins_with_one_name_are_refused(generated_ttbar_qcd):
     registry = get_registry()
     impostor = dataclasses.replace(registry.get("efn"), name="pfn")
-    with pytest.raises(ValueError, match="both named 'pfn'"):
+    with pytest.raises(PluginDefinitionError, match="both named 'pfn'"):
         attach(_events(generated_ttbar_qcd[0]), [registry.get("pfn"), impostor])
     tagged = attach(_events(generated_ttbar_qcd[0]), ["pfn", "pfn"])  # the same plugin twice is fine
     assert "pfn_top" in tagged.FatJet.fields

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from hepml_coffea import HepmlCoffeaError
 from hepml_coffea.samples import SampleConfigError, generate_sample
 from hepml_coffea.samples import generate as gen_mod
 from hepml_coffea.samples.cli import add_generate_arguments, run_generate
@@ -48,7 +49,7 @@ def test_bad_input(tmp_path, no_generation, kwargs, message):
         args["output"] = tmp_path / args["output"]
     with pytest.raises(SampleConfigError, match=message):
         generate_sample(args.pop("process"), args.pop("n_events"), args.pop("output"), progress=False, **args)
-    assert isinstance(SampleConfigError("x"), ValueError)
+    assert isinstance(SampleConfigError("x"), HepmlCoffeaError)
 
 
 def test_unwritable_directory_reported(tmp_path, no_generation, monkeypatch):
