@@ -156,7 +156,9 @@ def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, sch
 
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                    processes=True, dashboard_address=None)
-    with Client(scheduler or cluster) as client:
+    # The client is made the scheduler only inside this block: as a process-wide default it
+    # outlived the run (dask's config kept "dask.distributed"), and later computes failed.
+    with Client(scheduler or cluster, set_as_default=False) as client, dask.config.set(scheduler=client):
         try:
             preprocessed, _ = preprocess(fileset, step_size=chunksize)
             # a read that fails leaves an empty partition and a line in the report, naming its file
