@@ -63,3 +63,8 @@ def our_error(exc: BaseException | None) -> HepmlCoffeaError | None:
     while exc is not None and not isinstance(exc, HepmlCoffeaError):
         exc = exc.__cause__ or exc.__context__
     return exc
+
+
+class HistogramError(HepmlCoffeaError, ValueError):
+    """Histograms or score arrays given to the decorrelation tools do not fit the request (axes,
+    datasets, labels, binning, empty or negative contents). Also a ``ValueError``, as before."""

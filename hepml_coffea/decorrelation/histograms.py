@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import hist
 import numpy as np
 
+from hepml_coffea.errors import HistogramError
+
 MASS, SCORE = "mass", "score"
 #: the binning of the studies' histograms, as the tagging processor's with ``score_bins=1000``
 STUDY_MASS_BINS = (60, 0.0, 300.0)
@@ -24,13 +26,13 @@ def check_axes(h: hist.Hist) -> None:
         raise TypeError("this is a lazy (dask) histogram; call .compute() on it first")
     names = tuple(h.axes.name)
     if sorted(names) != [MASS, SCORE]:
-        raise ValueError(
+        raise HistogramError(
             f"expected a histogram with exactly the axes 'mass' and 'score', got {names}; sum the others"
             " first, e.g. h[{'dataset': sum}], or split a truth-label axis with split_by_label()"
         )
     for name in names:
         if not h.axes[name].traits.ordered:
-            raise ValueError(f"axis {name!r} must be a numeric (Regular, Variable or Integer) axis")
+            raise HistogramError(f"axis {name!r} must be a numeric (Regular, Variable or Integer) axis")
 
 
 def flow_values(h: hist.Hist) -> np.ndarray:
@@ -66,13 +68,13 @@ def split_by_label(
     score (e.g. ``dataset``) summed over.
     """
     if label_axis not in h.axes.name:
-        raise ValueError(f"no axis named {label_axis!r}; the histogram has {tuple(h.axes.name)}")
+        raise HistogramError(f"no axis named {label_axis!r}; the histogram has {tuple(h.axes.name)}")
 
     def select(labels: Label | Sequence[Label]) -> hist.Hist:
         labels = [labels] if isinstance(labels, (str, int, np.integer)) else list(labels)
         missing = [label for label in labels if label not in h.axes[label_axis]]
         if missing:
-            raise ValueError(f"label(s) {missing} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}")
+            raise HistogramError(f"label(s) {missing} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}")
         selected = functools.reduce(operator.add, (h[{label_axis: hist.loc(label)}] for label in labels))
         return mass_score_plane(selected)
 
@@ -97,7 +99,7 @@ def select_classes(
     """
     has_labels = label_axis in h.axes.name
     if not has_labels and (signal_dataset is None or background_dataset is None):
-        raise ValueError(
+        raise HistogramError(
             f"the histogram has no {label_axis!r} axis, so signal and background must be chosen by "
             f"dataset: give both (datasets present: {list(h.axes[dataset_axis]) if dataset_axis in h.axes.name else []})"
         )
@@ -106,11 +108,11 @@ def select_classes(
         selected = h
         if dataset is not None:
             if dataset not in selected.axes[dataset_axis]:
-                raise ValueError(f"dataset {dataset!r} not in the histogram; it has {list(h.axes[dataset_axis])}")
+                raise HistogramError(f"dataset {dataset!r} not in the histogram; it has {list(h.axes[dataset_axis])}")
             selected = selected[{dataset_axis: hist.loc(dataset)}]
         if has_labels:
             if label not in selected.axes[label_axis]:
-                raise ValueError(f"label {label!r} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}")
+                raise HistogramError(f"label {label!r} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}")
             selected = selected[{label_axis: hist.loc(label)}]
         return mass_score_plane(selected)
 

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from hepml_coffea.decorrelation.histograms import MASS, SCORE, check_axes, flow_values, in_range
+from hepml_coffea.errors import HistogramError
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def _score_edges(signal: hist.Hist, background: hist.Hist) -> np.ndarray:
     check_axes(background)
     signal_axis, background_axis = signal.axes[SCORE], background.axes[SCORE]
     if not np.array_equal(signal_axis.edges, background_axis.edges) or signal_axis.traits != background_axis.traits:
-        raise ValueError("signal and background must have the same score binning; fill them with the same axis")
+        raise HistogramError("signal and background must have the same score binning; fill them with the same axis")
     return signal_axis.edges
 
 
@@ -39,7 +40,7 @@ def _pass_fraction(values: np.ndarray, score_axis) -> np.ndarray:
     per_score = values.sum(axis=0)
     total = per_score.sum()
     if total <= 0:
-        raise ValueError("the histogram is empty (its weights sum to zero or less)")
+        raise HistogramError("the histogram is empty (its weights sum to zero or less)")
     above = np.append(np.cumsum(per_score[::-1])[::-1], 0.0)  # above[i]: weight in flow-array bins >= i
     start = int(score_axis.traits.underflow)
     return above[start : start + len(score_axis) + 1] / total
@@ -48,7 +49,7 @@ def _pass_fraction(values: np.ndarray, score_axis) -> np.ndarray:
 def indexed_working_point(signal: hist.Hist, background: hist.Hist, signal_efficiency: float) -> tuple[int, WorkingPoint]:
     """The :func:`working_point` and the index of its edge on the score axis."""
     if not 0.0 <= signal_efficiency <= 1.0:
-        raise ValueError(f"signal_efficiency must lie in [0, 1], got {signal_efficiency}")
+        raise HistogramError(f"signal_efficiency must lie in [0, 1], got {signal_efficiency}")
     edges = _score_edges(signal, background)
     eps_s = _pass_fraction(flow_values(signal), signal.axes[SCORE])
     # argmin returns the first of equally near edges: the lower threshold, the higher efficiency
@@ -90,11 +91,11 @@ def jensen_shannon(p: ArrayLike, q: ArrayLike, base: float = math.e) -> float:
     p = np.asarray(p, dtype=np.float64).ravel()
     q = np.asarray(q, dtype=np.float64).ravel()
     if p.shape != q.shape:
-        raise ValueError(f"the histograms have different numbers of bins: {p.size} and {q.size}")
+        raise HistogramError(f"the histograms have different numbers of bins: {p.size} and {q.size}")
     if (p < 0).any() or (q < 0).any():
-        raise ValueError("a histogram has negative bin contents (negative weights); merge bins until none is negative")
+        raise HistogramError("a histogram has negative bin contents (negative weights); merge bins until none is negative")
     if p.sum() <= 0 or q.sum() <= 0:
-        raise ValueError("a histogram is empty; the divergence of an empty distribution is undefined")
+        raise HistogramError("a histogram is empty; the divergence of an empty distribution is undefined")
     p, q = p / p.sum(), q / q.sum()
     mixture = 0.5 * (p + q)
 
@@ -160,10 +161,10 @@ def inv_jsd_ceiling(background: hist.Hist, background_efficiency: float, *, toys
     of the in-range mass bins, or the effective entries for ``Weight`` storage.
     """
     if not 0.0 < background_efficiency < 1.0:
-        raise ValueError(f"background_efficiency must lie strictly between 0 and 1, got {background_efficiency}")
+        raise HistogramError(f"background_efficiency must lie strictly between 0 and 1, got {background_efficiency}")
     counts = _mass_counts(background)
     if counts.sum() == 0:
-        raise ValueError("the background histogram has no entries in its mass range")
+        raise HistogramError("the background histogram has no entries in its mass range")
     passing = np.random.default_rng(seed).binomial(counts, background_efficiency, size=(toys, counts.size))
     divergences = [jensen_shannon(p, counts - p) for p in passing if 0 < p.sum() < counts.sum()]
     if not divergences:
@@ -200,9 +201,9 @@ def distance_correlation_arrays(x: ArrayLike, y: ArrayLike, weights: ArrayLike |
     y = np.asarray(y, dtype=np.float64).ravel()
     weights = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
     if not x.size == y.size == weights.size:
-        raise ValueError(f"x, y and weights must have one length, got {x.size}, {y.size} and {weights.size}")
+        raise HistogramError(f"x, y and weights must have one length, got {x.size}, {y.size} and {weights.size}")
     if weights.sum() <= 0:
-        raise ValueError("the weights sum to zero or less")
+        raise HistogramError("the weights sum to zero or less")
     p = weights / weights.sum()
     a = _double_centred(np.abs(x[:, None] - x[None, :]), p)
     b = _double_centred(np.abs(y[:, None] - y[None, :]), p)
@@ -220,7 +221,7 @@ def distance_correlation(background: hist.Hist) -> float:
     mass_axis, score_axis = background.axes[MASS], background.axes[SCORE]
     joint = flow_values(background)[in_range(mass_axis), in_range(score_axis)]
     if joint.sum() <= 0:
-        raise ValueError("the histogram has no in-range entries (its weights sum to zero or less)")
+        raise HistogramError("the histogram has no in-range entries (its weights sum to zero or less)")
     joint = joint / joint.sum()
     p_mass, p_score = joint.sum(axis=1), joint.sum(axis=0)
     mass, score = mass_axis.centers, score_axis.centers
