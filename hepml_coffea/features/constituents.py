@@ -18,7 +18,7 @@ import awkward as ak
 import numpy as np
 
 from hepml_coffea.errors import InvalidInputError
-from hepml_coffea.features.links import match_links
+from hepml_coffea.features.links import match_links, wrap_phi
 from hepml_coffea.features.sharing import shared
 
 
@@ -64,11 +64,6 @@ def _flat(array) -> np.ndarray:
 
 def _energy(pt: np.ndarray, eta: np.ndarray, mass: np.ndarray) -> np.ndarray:
     return np.sqrt((pt * np.cosh(eta)) ** 2 + mass**2)
-
-
-def wrap_phi(dphi: np.ndarray) -> np.ndarray:
-    """Angle differences wrapped into [-pi, pi)."""
-    return (dphi + np.pi) % (2 * np.pi) - np.pi
 
 
 def _check_links(links, local_jet: np.ndarray, local_candidate: np.ndarray, candidates_per_link: np.ndarray,

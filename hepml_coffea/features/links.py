@@ -32,7 +32,8 @@ class JetLinks(NamedTuple):
     jet: np.ndarray
 
 
-def _wrap(dphi: np.ndarray) -> np.ndarray:
+def wrap_phi(dphi: np.ndarray) -> np.ndarray:
+    """Angle differences wrapped into [-pi, pi)."""
     return (dphi + np.pi) % (2 * np.pi) - np.pi
 
 
@@ -77,7 +78,7 @@ def match_links(
     pair_jet = np.repeat(np.arange(len(jet_event)), candidates)
     pair_group = _ranges(first_group[jet_event], candidates)
     distance = np.hypot(jet_eta[pair_jet] - group_eta[pair_group],
-                        _wrap(jet_phi[pair_jet] - group_phi[pair_group]))
+                        wrap_phi(jet_phi[pair_jet] - group_phi[pair_group]))
     close = distance < MATCH_RADIUS
     close_per_jet = np.bincount(pair_jet[close], minlength=len(jet_event))
     if (close_per_jet != 1).any():
