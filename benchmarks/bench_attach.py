@@ -40,7 +40,9 @@ def main() -> None:
     path = cached_sample("ttbar", args.events, seed=7)
 
     def open_events():
-        return NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=args.mode).events()
+        return NanoEventsFactory.from_root(
+            {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=args.mode
+        ).events()
 
     in_memory = open_events()
     events_for_call = (lambda: in_memory) if args.mode == "eager" else open_events
@@ -60,12 +62,15 @@ def main() -> None:
     one_by_one()  # warm-up: load and trace every model
     shared = median_seconds(together, args.repeats, warm_up=False)
     separate = median_seconds(one_by_one, args.repeats, warm_up=False)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"{args.events} ttbar events ({n_jets} FatJets, {args.mode}); repeats {args.repeats}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"{args.events} ttbar events ({n_jets} FatJets, {args.mode}); repeats {args.repeats}"
+    )
     print(f"plugins: {', '.join(p.name for p in plugins)}")
     for plugin in plugins:
-        features = median_seconds(lambda plugin=plugin: plugin.features(events_for_call()), args.repeats,
-                                  warm_up=False)
+        features = median_seconds(
+            lambda plugin=plugin: plugin.features(events_for_call()), args.repeats, warm_up=False
+        )
         print(f"  features alone, {plugin.name:>17}: {1e3 * features:8.0f} ms")
     print(f"one attach call (shared features): {1e3 * shared:8.0f} ms median")
     print(f"one call per plugin (baseline):    {1e3 * separate:8.0f} ms median")

@@ -43,8 +43,14 @@ def measure(process: str, n: int, pileup: float, seed: int, chunk: int) -> tuple
         done += k
         stamps.append((time.perf_counter(), done))
 
-    cfg = gen_mod.SampleConfig(process=process, n_events=n, output=Path("x.root"), pileup=pileup,
-                               seed=seed, chunk_size=chunk)
+    cfg = gen_mod.SampleConfig(
+        process=process,
+        n_events=n,
+        output=Path("x.root"),
+        pileup=pileup,
+        seed=seed,
+        chunk_size=chunk,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         gen_mod._run_job(cfg, 0, 0, n, str(Path(tmp) / "bench.root"), progress)
@@ -53,7 +59,9 @@ def measure(process: str, n: int, pileup: float, seed: int, chunk: int) -> tuple
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--events", type=int, default=300)
     ap.add_argument("--chunk-size", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=3)
@@ -61,8 +69,12 @@ def main() -> None:
     ap.add_argument("--processes", nargs="+", default=["ttbar", "qcd"])
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    print(f"events per run: {args.events}, chunk size {args.chunk_size}, repeats {args.repeats} (median)")
-    print(f"{'process':8s} {'pileup':>6s} {'events/s/core':>14s} {'ms/event':>9s} {'start-up s':>11s}")
+    print(
+        f"events per run: {args.events}, chunk size {args.chunk_size}, repeats {args.repeats} (median)"
+    )
+    print(
+        f"{'process':8s} {'pileup':>6s} {'events/s/core':>14s} {'ms/event':>9s} {'start-up s':>11s}"
+    )
     for process in args.processes:
         for mu in args.pileup:
             rates, setups = [], []
@@ -71,8 +83,10 @@ def main() -> None:
                 rates.append(rate)
                 setups.append(setup)
             rate = statistics.median(rates)
-            print(f"{process:8s} {mu:6g} {rate:14.1f} {1000 / rate:9.1f} {statistics.median(setups):11.2f}",
-                  flush=True)
+            print(
+                f"{process:8s} {mu:6g} {rate:14.1f} {1000 / rate:9.1f} {statistics.median(setups):11.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """hepml-coffea: deep-learning outputs as columns in coffea analyses.
 
-    import hepml_coffea
-    events = hepml_coffea.attach(events, ["cutbased", "substructure_dnn"])
-    events.FatJet.substructure_dnn_top
+import hepml_coffea
+events = hepml_coffea.attach(events, ["cutbased", "substructure_dnn"])
+events.FatJet.substructure_dnn_top
 """
 
 from hepml_coffea.columns import attach, evaluate

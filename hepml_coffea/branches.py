@@ -90,7 +90,9 @@ def declared_fields(plugin: Plugin, fields: Sequence[str]) -> dict[str, frozense
 def _collection_view(collection, subfields: frozenset[str]):
     """``collection`` with only ``subfields`` (and coffea's global indices derived from them)."""
     available = set(collection.fields)
-    keep = sorted(f for f in available if f in subfields or (f.endswith("G") and f[:-1] in subfields))
+    keep = sorted(
+        f for f in available if f in subfields or (f.endswith("G") and f[:-1] in subfields)
+    )
     counts = ak.num(collection, axis=1)
     name = collection.layout.purelist_parameter("__record__")
     if keep:
@@ -108,7 +110,9 @@ def declared_view(plugin: Plugin, events):
     the same events as those events (:mod:`hepml_coffea.features.sharing`)."""
     parts = {}
     for name, subfields in declared_fields(plugin, events.fields).items():
-        parts[name] = events[name] if subfields is None else _collection_view(events[name], subfields)
+        parts[name] = (
+            events[name] if subfields is None else _collection_view(events[name], subfields)
+        )
     return ak.zip(parts, depth_limit=1, behavior=events.behavior, attrs={PARENT_ATTR: events})
 
 
@@ -117,8 +121,10 @@ def _branch_names(field: str, events, view) -> list[str]:
     an event-level field, else that field of the view's collections, else of any collection."""
     if field in events.fields:
         return [field]
+
     def owners(names):
         return [f"{name}_{field}" for name in names if field in getattr(events[name], "fields", ())]
+
     return owners(view.fields) or owners(events.fields)
 
 

@@ -19,39 +19,72 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
     plugins = get_registry().plugins
     if args.json:
-        print(json.dumps([{
-            "name": p.name, "kind": p.kind.value, "collection": p.collection,
-            "outputs": {p.column_name(o): o.dtype for o in p.outputs},
-            "required_branches": list(p.required_branches),
-            "artifact": str(p.artifact) if p.artifact else None, "package": p.package,
-            "description": p.description,
-        } for p in plugins.values()], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": p.name,
+                        "kind": p.kind.value,
+                        "collection": p.collection,
+                        "outputs": {p.column_name(o): o.dtype for o in p.outputs},
+                        "required_branches": list(p.required_branches),
+                        "artifact": str(p.artifact) if p.artifact else None,
+                        "package": p.package,
+                        "description": p.description,
+                    }
+                    for p in plugins.values()
+                ],
+                indent=2,
+            )
+        )
         return 0
     table = Table(title=f"{len(plugins)} hepml-coffea plugins")
-    for header in ("name", "kind", "collection", "outputs", "required branches", "model artifact", "package"):
+    for header in (
+        "name",
+        "kind",
+        "collection",
+        "outputs",
+        "required branches",
+        "model artifact",
+        "package",
+    ):
         table.add_column(header, overflow="fold")
     for p in plugins.values():
         outputs = "\n".join(f"{p.collection}.{p.column_name(o)} ({o.dtype})" for o in p.outputs)
         artifact = "none (no network)" if p.artifact is None else str(p.artifact)
-        table.add_row(p.name, p.kind.value, p.collection, outputs, ", ".join(p.required_branches),
-                      artifact, p.package)
+        table.add_row(
+            p.name,
+            p.kind.value,
+            p.collection,
+            outputs,
+            ", ".join(p.required_branches),
+            artifact,
+            p.package,
+        )
     make_console().print(table)
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from coffea.util import save
+    from hepml_processors import TaggingProcessor
 
     from hepml_coffea.display import silence_coffea
     from hepml_coffea.execution import load_fileset, run_processor
-    from hepml_processors import TaggingProcessor
 
     fileset = load_fileset(args.fileset)
     processor_instance = TaggingProcessor(args.plugins, truth_label=args.truth_label)
     with silence_coffea() if args.quiet else nullcontext():
-        output = run_processor(processor_instance, fileset, executor=args.executor, workers=args.workers,
-                               chunksize=args.chunksize, scheduler=args.scheduler, schema=args.schema,
-                               progress=not args.quiet)
+        output = run_processor(
+            processor_instance,
+            fileset,
+            executor=args.executor,
+            workers=args.workers,
+            chunksize=args.chunksize,
+            scheduler=args.scheduler,
+            schema=args.schema,
+            progress=not args.quiet,
+        )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     save(output, args.output)
     for dataset, counts in output["cutflow"].items():
@@ -81,19 +114,43 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if output is None:
         raise HepmlCoffeaError(f"plugin {plugin.name!r} has no artifact path; pass --output DIR")
     if args.flatten_mass and args.decorrelate is None:
-        raise HepmlCoffeaError("--flatten-mass weights the decorrelation term; add --decorrelate disco or adversary")
-    decorrelation = None if args.decorrelate is None else Decorrelation(
-        args.decorrelate, args.strength, flatten_mass=args.flatten_mass)
-    data = load_labelled_features(plugin, args.signal, args.background, signal_label=args.signal_label,
-                                  max_per_class=args.max_per_class, seed=args.seed)
-    print(f"training {plugin.name}: {int(data.labels.sum())} signal and "
-          f"{int((data.labels == 0).sum())} background jets")
-    result = train_plugin(plugin, data, Path(output), epochs=args.epochs, seed=args.seed,
-                          batch_size=args.batch_size, patience=args.patience, learning_rate=args.learning_rate,
-                          decorrelation=decorrelation, initial_artifact=args.init_from)
+        raise HepmlCoffeaError(
+            "--flatten-mass weights the decorrelation term; add --decorrelate disco or adversary"
+        )
+    decorrelation = (
+        None
+        if args.decorrelate is None
+        else Decorrelation(args.decorrelate, args.strength, flatten_mass=args.flatten_mass)
+    )
+    data = load_labelled_features(
+        plugin,
+        args.signal,
+        args.background,
+        signal_label=args.signal_label,
+        max_per_class=args.max_per_class,
+        seed=args.seed,
+    )
+    print(
+        f"training {plugin.name}: {int(data.labels.sum())} signal and "
+        f"{int((data.labels == 0).sum())} background jets"
+    )
+    result = train_plugin(
+        plugin,
+        data,
+        Path(output),
+        epochs=args.epochs,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        learning_rate=args.learning_rate,
+        decorrelation=decorrelation,
+        initial_artifact=args.init_from,
+    )
     metrics = result.card.metrics
-    print(f"wrote {output}: test AUC {metrics['auc']:.4f}, "
-          f"1/eps_B(eps_S=0.3) {metrics['inv_eps_b_at_eps_s_0.3']:.1f}")
+    print(
+        f"wrote {output}: test AUC {metrics['auc']:.4f}, "
+        f"1/eps_B(eps_S=0.3) {metrics['inv_eps_b_at_eps_s_0.3']:.1f}"
+    )
     return 0
 
 
@@ -102,12 +159,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from hepml_coffea.evaluation import evaluate_taggers, evaluation_table, write_evaluation
 
     plugins = resolve_plugins(args.plugins)
-    results = evaluate_taggers(plugins, args.signal, args.background, signal_label=args.signal_label,
-                               max_per_class=args.max_per_class, seed=args.seed, progress=not args.quiet)
+    results = evaluate_taggers(
+        plugins,
+        args.signal,
+        args.background,
+        signal_label=args.signal_label,
+        max_per_class=args.max_per_class,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
     provenance = {
         "command": args.command_line,
-        "signal": [str(p) for p in args.signal], "background": [str(p) for p in args.background],
-        "signal_label": args.signal_label, "max_per_class": args.max_per_class, "seed": args.seed,
+        "signal": [str(p) for p in args.signal],
+        "background": [str(p) for p in args.background],
+        "signal_label": args.signal_label,
+        "max_per_class": args.max_per_class,
+        "seed": args.seed,
     }
     paths = write_evaluation(results, args.output_dir, provenance)
     print(evaluation_table(results))
@@ -124,8 +191,13 @@ def _cmd_check_decorrelation(args: argparse.Namespace) -> int:
         raise InputFileError(args.output, "does not exist; write it with `hepml-coffea run`")
     hists = load(args.output)["hists"]
     classes = {
-        column: select_classes(h, signal_dataset=args.signal_dataset, background_dataset=args.background_dataset,
-                               signal_label=args.signal_label, background_label=args.background_label)
+        column: select_classes(
+            h,
+            signal_dataset=args.signal_dataset,
+            background_dataset=args.background_dataset,
+            signal_label=args.signal_label,
+            background_label=args.background_label,
+        )
         for column, h in hists.items()
     }
     reports = decorrelation_report(classes, args.output_dir)
@@ -172,15 +244,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="hepml-coffea", formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=_version())
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                help="one of the commands above; `hepml-coffea COMMAND --help` for its options")
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="one of the commands above; `hepml-coffea COMMAND --help` for its options",
+    )
     summaries: dict[str, str] = {}
 
     def command(name: str, summary: str, **kwargs) -> argparse.ArgumentParser:
         summaries[name] = summary  # listed once, in the description
         return sub.add_parser(name, description=summary, formatter_class=HelpFormatter, **kwargs)
 
-    executor_help = "iterative: one process; futures: a local process pool; dask: a distributed cluster"
+    executor_help = (
+        "iterative: one process; futures: a local process pool; dask: a distributed cluster"
+    )
 
     p = command("plugins", "list every registered plugin")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -193,63 +271,127 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="address of a running dask scheduler (dask executor)")
     p.add_argument("--workers", type=int, default=2, help="local worker processes (futures, dask)")
     p.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE, help="events per chunk")
-    p.add_argument("--schema", choices=sorted(SCHEMAS), default="pfnano",
-                   help="NanoEvents schema: pfnano for files with PF candidates, nanoaod for plain NanoAOD")
-    p.add_argument("--output", type=Path, default=Path("hepml-output.coffea"),
-                   help="where to write the histograms and the cutflow (a .coffea file)")
-    p.add_argument("--truth-label", metavar="FIELD",
-                   help="add a truth-label axis from this jet field (truthLabel in generated samples)")
+    p.add_argument(
+        "--schema",
+        choices=sorted(SCHEMAS),
+        default="pfnano",
+        help="NanoEvents schema: pfnano for files with PF candidates, nanoaod for plain NanoAOD",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=Path("hepml-output.coffea"),
+        help="where to write the histograms and the cutflow (a .coffea file)",
+    )
+    p.add_argument(
+        "--truth-label",
+        metavar="FIELD",
+        help="add a truth-label axis from this jet field (truthLabel in generated samples)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars or coffea messages")
     p.set_defaults(func=_cmd_run)
 
-    p = command("check-decorrelation", "R50, 1/JSD50, dCor2 and sculpting plots from `run` histograms")
+    p = command(
+        "check-decorrelation", "R50, 1/JSD50, dCor2 and sculpting plots from `run` histograms"
+    )
     p.add_argument("output", type=Path, help="a .coffea file written by `hepml-coffea run`")
     p.add_argument("--signal-dataset", help="dataset of the signal jets (default: all)")
     p.add_argument("--background-dataset", help="dataset of the background jets (default: all)")
-    p.add_argument("--signal-label", type=int, default=1, help="truth label of signal jets (with --truth-label)")
+    p.add_argument(
+        "--signal-label",
+        type=int,
+        default=1,
+        help="truth label of signal jets (with --truth-label)",
+    )
     p.add_argument("--background-label", type=int, default=0, help="truth label of background jets")
-    p.add_argument("--output-dir", type=Path, default=Path("hepml-decorrelation"),
-                   help="folder for the table and the sculpting plots")
+    p.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("hepml-decorrelation"),
+        help="folder for the table and the sculpting plots",
+    )
     p.set_defaults(func=_cmd_check_decorrelation)
 
     p = command("demo", "run the main job on the real CMS files shipped with the package")
     p.add_argument("--executor", choices=EXECUTORS, default="iterative", help=executor_help)
     p.add_argument("--workers", type=int, default=2, help="local worker processes (futures, dask)")
-    p.add_argument("--output-dir", type=Path, default=Path("hepml-demo-output"),
-                   help="folder for demo.coffea and scores.png")
+    p.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("hepml-demo-output"),
+        help="folder for demo.coffea and scores.png",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars or coffea messages")
     p.set_defaults(func=_cmd_demo)
 
     p = command("train", "train a plugin's network and write its artifact")
-    p.add_argument("--plugin", required=True, help="name of the plugin to train (see `hepml-coffea plugins`)")
+    p.add_argument(
+        "--plugin", required=True, help="name of the plugin to train (see `hepml-coffea plugins`)"
+    )
     p.add_argument("--signal", type=Path, nargs="+", required=True, help="signal NanoAOD files")
-    p.add_argument("--background", type=Path, nargs="+", required=True, help="background NanoAOD files")
-    p.add_argument("--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)")
+    p.add_argument(
+        "--background", type=Path, nargs="+", required=True, help="background NanoAOD files"
+    )
+    p.add_argument(
+        "--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)"
+    )
     p.add_argument("--output", type=Path, help="artifact directory (default: the plugin's own)")
     p.add_argument("--max-per-class", type=int, help="cap on jets per class")
-    p.add_argument("--epochs", type=int, default=100, help="most epochs to train (early stopping may end sooner)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=100,
+        help="most epochs to train (early stopping may end sooner)",
+    )
     p.add_argument("--batch-size", type=int, default=256, help="jets per training step")
-    p.add_argument("--patience", type=int, default=8, help="epochs without validation improvement before stopping")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=8,
+        help="epochs without validation improvement before stopping",
+    )
     p.add_argument("--learning-rate", type=float, default=1e-3, help="initial Adam learning rate")
-    p.add_argument("--init-from", type=Path, metavar="ARTIFACT",
-                   help="start from this artifact's weights (same architecture), e.g. to decorrelate a trained tagger")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data split, the shuffling and the weights")
-    p.add_argument("--decorrelate", choices=("disco", "adversary"),
-                   help="train decorrelated from the jet mass (DisCo loss or a mass adversary)")
-    p.add_argument("--lambda", dest="strength", type=float, default=10.0, help="decorrelation strength lambda")
-    p.add_argument("--flatten-mass", action="store_true",
-                   help="weight background jets to a flat mass distribution in the decorrelation term")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="ARTIFACT",
+        help="start from this artifact's weights (same architecture), e.g. to decorrelate a trained tagger",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the data split, the shuffling and the weights"
+    )
+    p.add_argument(
+        "--decorrelate",
+        choices=("disco", "adversary"),
+        help="train decorrelated from the jet mass (DisCo loss or a mass adversary)",
+    )
+    p.add_argument(
+        "--lambda", dest="strength", type=float, default=10.0, help="decorrelation strength lambda"
+    )
+    p.add_argument(
+        "--flatten-mass",
+        action="store_true",
+        help="weight background jets to a flat mass distribution in the decorrelation term",
+    )
     p.set_defaults(func=_cmd_train)
 
     p = command("evaluate", "compare taggers on labelled samples: table and ROC curves")
     p.add_argument("--plugins", required=True, help="comma-separated plugin names")
     p.add_argument("--signal", type=Path, nargs="+", required=True, help="signal NanoAOD files")
-    p.add_argument("--background", type=Path, nargs="+", required=True, help="background NanoAOD files")
-    p.add_argument("--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)")
+    p.add_argument(
+        "--background", type=Path, nargs="+", required=True, help="background NanoAOD files"
+    )
+    p.add_argument(
+        "--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)"
+    )
     p.add_argument("--max-per-class", type=int, help="cap on jets per class")
     p.add_argument("--seed", type=int, default=0, help="seed of the jet shuffling")
-    p.add_argument("--output-dir", type=Path, default=Path("hepml-evaluation"),
-                   help="folder for the table, the ROC curves and their provenance")
+    p.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("hepml-evaluation"),
+        help="folder for the table, the ROC curves and their provenance",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -260,8 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_generate)
 
     width = max(map(len, summaries)) + 2
-    parser.description = "\n".join([f"{DESCRIPTION}\n\ncommands:",
-                                     *(f"  {name:<{width}}{summary}" for name, summary in summaries.items())])
+    parser.description = "\n".join(
+        [
+            f"{DESCRIPTION}\n\ncommands:",
+            *(f"  {name:<{width}}{summary}" for name, summary in summaries.items()),
+        ]
+    )
     return parser
 
 

@@ -22,7 +22,12 @@ import awkward as ak
 import numpy as np
 
 from hepml_coffea import runtime
-from hepml_coffea.branches import branch_path, build_features, check_required_branches, describe_source
+from hepml_coffea.branches import (
+    branch_path,
+    build_features,
+    check_required_branches,
+    describe_source,
+)
 from hepml_coffea.errors import InvalidInputError, PluginDefinitionError
 from hepml_coffea.features.sharing import shared_features
 from hepml_coffea.plugin import Plugin
@@ -60,7 +65,9 @@ def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
     bad_objects = int((~per_object).sum())
     if plugin.feature_names and features.ndim >= 2:
         bad = ~finite.reshape(len(features), -1, features.shape[-1]).all(axis=(0, 1))
-        which = f" in feature(s) {[n for n, b in zip(plugin.feature_names, bad) if b]}"
+        which = (
+            f" in feature(s) {[n for n, b in zip(plugin.feature_names, bad, strict=False) if b]}"
+        )
     else:
         which = ""
     raise InvalidInputError(
@@ -71,7 +78,9 @@ def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
     )
 
 
-def outputs_from_raw(plugin: Plugin, raw: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def outputs_from_raw(
+    plugin: Plugin, raw: np.ndarray | Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """The output columns of ``plugin`` from its network output (or its features, without a network)."""
     if plugin.postprocess is not None:
         raw = plugin.postprocess(raw)
@@ -96,8 +105,10 @@ def outputs_from_raw(plugin: Plugin, raw: np.ndarray | Mapping[str, np.ndarray])
 
 def feature_matrix(plugin: Plugin, features, n_objects: int) -> np.ndarray:
     """The feature builder's result as a numpy array with one row per object, or a clear error."""
-    contract = (f"a feature builder returns a numpy array with one row per {plugin.collection} object, "
-                f"flattened over events ({n_objects} here); see docs/plugins.md")
+    contract = (
+        f"a feature builder returns a numpy array with one row per {plugin.collection} object, "
+        f"flattened over events ({n_objects} here); see docs/plugins.md"
+    )
     if isinstance(features, ak.Array):
         try:
             features = ak.to_numpy(features)
@@ -108,16 +119,22 @@ def feature_matrix(plugin: Plugin, features, n_objects: int) -> np.ndarray:
                 "and pad per-object lists to a fixed length (ak.pad_none + ak.fill_none) first."
             ) from None
     if not isinstance(features, np.ndarray):
-        raise InvalidInputError(f"plugin {plugin.name!r}: its feature builder returned "
-                                f"{type(features).__name__}; {contract}")
+        raise InvalidInputError(
+            f"plugin {plugin.name!r}: its feature builder returned "
+            f"{type(features).__name__}; {contract}"
+        )
     if features.ndim == 0 or len(features) != n_objects:
         rows = "a scalar" if features.ndim == 0 else f"{len(features)} rows"
-        raise InvalidInputError(f"plugin {plugin.name!r}: its feature builder returned {rows} for "
-                                f"{n_objects} {plugin.collection} objects; {contract}")
+        raise InvalidInputError(
+            f"plugin {plugin.name!r}: its feature builder returned {rows} for "
+            f"{n_objects} {plugin.collection} objects; {contract}"
+        )
     return features
 
 
-def evaluate(plugin: Plugin, events: ak.Array, registry: Registry | None = None) -> dict[str, np.ndarray]:
+def evaluate(
+    plugin: Plugin, events: ak.Array, registry: Registry | None = None
+) -> dict[str, np.ndarray]:
     """Outputs of ``plugin`` for every object of its collection in eager ``events``, flattened.
 
     :param registry: supplies custom Keras objects for the model; the process-wide one by default.
@@ -128,7 +145,11 @@ def evaluate(plugin: Plugin, events: ak.Array, registry: Registry | None = None)
     started = time.perf_counter()
     features = feature_matrix(plugin, build_features(plugin, events), n_objects)
     check_finite(plugin, features, events)
-    raw = features if plugin.artifact is None else runtime.get_model(plugin, registry).predict(features)
+    raw = (
+        features
+        if plugin.artifact is None
+        else runtime.get_model(plugin, registry).predict(features)
+    )
     columns = outputs_from_raw(plugin, raw)
     for name, values in columns.items():
         if len(values) != n_objects:
@@ -139,8 +160,13 @@ def evaluate(plugin: Plugin, events: ak.Array, registry: Registry | None = None)
     if _tracing():
         trace_log.info(
             "%s -> %s.{%s}: %d objects from %s, artifact %s, %.1f ms",
-            plugin.name, plugin.collection, ",".join(plugin.column_names), n_objects,
-            describe_source(events), plugin.artifact, 1e3 * (time.perf_counter() - started),
+            plugin.name,
+            plugin.collection,
+            ",".join(plugin.column_names),
+            n_objects,
+            describe_source(events),
+            plugin.artifact,
+            1e3 * (time.perf_counter() - started),
         )
     return columns
 
@@ -200,7 +226,9 @@ def _output_meta(plugins: Sequence[Plugin]) -> ak.Array:
     return ak.Array(empty.layout.to_typetracer(forget_length=True))
 
 
-def resolve_plugins(plugins: Iterable[str | Plugin] | str, registry: Registry | None = None) -> list[Plugin]:
+def resolve_plugins(
+    plugins: Iterable[str | Plugin] | str, registry: Registry | None = None
+) -> list[Plugin]:
     """Turn names (or a comma-separated string) and Plugin objects into Plugin objects."""
     if isinstance(plugins, (str, Plugin)):
         plugins = [plugins]
@@ -222,8 +250,10 @@ def _by_collection(plugins: Sequence[Plugin]) -> dict[str, list[Plugin]]:
     for plugin in plugins:
         if plugin.name in seen:
             if seen[plugin.name] != plugin:
-                raise PluginDefinitionError(f"two different plugins are both named {plugin.name!r}; their columns "
-                                            "would clash: rename one of them")
+                raise PluginDefinitionError(
+                    f"two different plugins are both named {plugin.name!r}; their columns "
+                    "would clash: rename one of them"
+                )
             continue
         seen[plugin.name] = plugin
         groups.setdefault(plugin.collection, []).append(plugin)
@@ -253,13 +283,18 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
     for collection, group in groups.items():
         if dask:
             label = "hepml-" + "-".join(plugin.name for plugin in group)
-            values = dak.map_partitions(_PartitionEvaluator(group, registry), events, meta=_output_meta(group), label=label)
+            values = dak.map_partitions(
+                _PartitionEvaluator(group, registry), events, meta=_output_meta(group), label=label
+            )
             with_field = dak.with_field
         else:
             values = _PartitionEvaluator(group, registry)(events)
             with_field = ak.with_field
         for plugin in group:
             for output in plugin.outputs:
-                events = with_field(events, values[plugin.name][output.name],
-                                    where=(collection, plugin.column_name(output)))
+                events = with_field(
+                    events,
+                    values[plugin.name][output.name],
+                    where=(collection, plugin.column_name(output)),
+                )
     return events

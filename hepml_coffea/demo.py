@@ -28,8 +28,11 @@ SAMPLE = "CMS simulation, PFNano (coffea test file pfnano.root)"
 
 
 def builtin_fatjet_plugins() -> list[str]:
-    return [p.name for p in get_registry().plugins.values()
-            if p.package == BUILTIN_DISTRIBUTION and p.collection == "FatJet"]
+    return [
+        p.name
+        for p in get_registry().plugins.values()
+        if p.package == BUILTIN_DISTRIBUTION and p.collection == "FatJet"
+    ]
 
 
 def demo_fileset() -> dict[str, dict]:
@@ -63,8 +66,12 @@ def _quiet_tensorflow() -> None:
     """Keep TensorFlow's start-up log out of the demo, unless the user chose TF_CPP_MIN_LOG_LEVEL."""
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "keras" in sys.modules:
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # no C++ INFO or WARNING lines, here and in worker processes
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # nine models tracing once each is no warning
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = (
+        "2"  # no C++ INFO or WARNING lines, here and in worker processes
+    )
+    logging.getLogger("tensorflow").setLevel(
+        logging.ERROR
+    )  # nine models tracing once each is no warning
     # TensorFlow 2.21 logs its oneDNN notice through absl before initialising absl, which ignores
     # the level (abseil/abseil-cpp#1718): stderr is closed while Keras imports its backend.
     with _stderr_closed():
@@ -76,9 +83,16 @@ def _expected_schema_warnings_ignored() -> Iterator[None]:
     """PFNanoAODSchema warns that pfnano.root lacks LowPtElectron cross-references and fills
     Photon mass and charge; expected for this file (data/cms/README.md), so not shown."""
     with warnings.catch_warnings():
-        for message in ("Missing cross-reference index for LowPtElectron_", r"Branch Photon_\w+ already exists"):
-            warnings.filterwarnings("ignore", message=message, category=RuntimeWarning,
-                                    module=r"coffea\.nanoevents\.schemas\.nanoaod")
+        for message in (
+            "Missing cross-reference index for LowPtElectron_",
+            r"Branch Photon_\w+ already exists",
+        ):
+            warnings.filterwarnings(
+                "ignore",
+                message=message,
+                category=RuntimeWarning,
+                module=r"coffea\.nanoevents\.schemas\.nanoaod",
+            )
         yield
 
 
@@ -87,8 +101,12 @@ def load_demo_jets(plugins: list[str]) -> ak.Array:
     from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
     path = cms_file("pfnano")
-    events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema,
-                                         mode="eager", metadata={"filename": str(path)}).events()
+    events = NanoEventsFactory.from_root(
+        {str(path): "Events"},
+        schemaclass=PFNanoAODSchema,
+        mode="eager",
+        metadata={"filename": str(path)},
+    ).events()
     return ak.flatten(attach(events, plugins).FatJet)
 
 
@@ -110,12 +128,16 @@ def jet_tables(jets: ak.Array, columns: list[str], n_jets: int = 6) -> tuple[Tab
         table.add_column(f"jet {i + 1}", justify="right", no_wrap=True)
     for name, values in rows:
         table.add_row(name, *values, end_section=name == "tau32")
-    correlation = Table(title=f"Rank correlation with CMS's particleNet_TvsQCD on all {len(jets)} jets "
-                              "(a sanity check: our taggers never saw CMS simulation)")
+    correlation = Table(
+        title=f"Rank correlation with CMS's particleNet_TvsQCD on all {len(jets)} jets "
+        "(a sanity check: our taggers never saw CMS simulation)"
+    )
     correlation.add_column("column", no_wrap=True)
     correlation.add_column("Spearman rho", justify="right", no_wrap=True)
     for column in columns:
-        correlation.add_row(column, f"{rank_correlation(jets[column], jets.particleNet_TvsQCD):+.2f}")
+        correlation.add_row(
+            column, f"{rank_correlation(jets[column], jets.particleNet_TvsQCD):+.2f}"
+        )
     return table, correlation
 
 
@@ -133,14 +155,20 @@ def score_figure(output: dict[str, Any], sample: str = SAMPLE, n_bins: int = 10)
     n_rows = -(-len(hists) // n_columns)
     fig = Figure(figsize=(7 * n_columns, 5.5 * n_rows + 0.8), layout="constrained")
     axes = fig.subplots(n_rows, n_columns, squeeze=False).flat
-    for (column, histogram), ax in zip(hists.items(), axes):
+    for (column, histogram), ax in zip(hists.items(), axes, strict=False):
         n_score_bins = histogram.axes["score"].size
         factor = n_score_bins // n_bins if n_score_bins % n_bins == 0 else 1
         for dataset in histogram.axes["dataset"]:
             n_jets = int(output["cutflow"][dataset]["selected jets"])
-            projection = histogram[{"dataset": dataset}].project("score")[::hist.rebin(factor)]
-            mplhep.histplot(projection, ax=ax, yerr=False, histtype="step", linewidth=2.5,
-                            label=f"{dataset} ({n_jets} jets)")
+            projection = histogram[{"dataset": dataset}].project("score")[:: hist.rebin(factor)]
+            mplhep.histplot(
+                projection,
+                ax=ax,
+                yerr=False,
+                histtype="step",
+                linewidth=2.5,
+                label=f"{dataset} ({n_jets} jets)",
+            )
         ax.set_yscale("log")
         ax.set_ylim(0.5, 8 * most_jets)  # one scale for all panels, room for the legend
         ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))  # 1, 10, 100 jets
@@ -163,20 +191,30 @@ def plot_scores(output: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def run_demo(output_dir: Path, executor: str = "iterative", workers: int = 2, quiet: bool = False) -> int:
+def run_demo(
+    output_dir: Path, executor: str = "iterative", workers: int = 2, quiet: bool = False
+) -> int:
     from coffea.util import save
+    from hepml_processors import TaggingProcessor
 
     from hepml_coffea.execution import run_processor
-    from hepml_processors import TaggingProcessor
 
     console = make_console()
     plugins = builtin_fatjet_plugins()
-    console.print(f"[bold]hepml-coffea demo[/]: attaching {', '.join(plugins)} to real CMS PFNano "
-                  f"({cms_file('pfnano').name}) with the {executor} executor")
+    console.print(
+        f"[bold]hepml-coffea demo[/]: attaching {', '.join(plugins)} to real CMS PFNano "
+        f"({cms_file('pfnano').name}) with the {executor} executor"
+    )
     _quiet_tensorflow()
     with _expected_schema_warnings_ignored(), silence_coffea() if quiet else nullcontext():
-        output = run_processor(TaggingProcessor(plugins), demo_fileset(), executor=executor,
-                               workers=workers, chunksize=20, progress=not quiet)
+        output = run_processor(
+            TaggingProcessor(plugins),
+            demo_fileset(),
+            executor=executor,
+            workers=workers,
+            chunksize=20,
+            progress=not quiet,
+        )
         jets = load_demo_jets(plugins)
     output_dir.mkdir(parents=True, exist_ok=True)
     save(output, output_dir / "demo.coffea")
@@ -193,6 +231,8 @@ def run_demo(output_dir: Path, executor: str = "iterative", workers: int = 2, qu
     registry = get_registry()
     for table in jet_tables(jets, [c for name in plugins for c in registry.get(name).column_names]):
         console.print(table)
-    console.print(f"Histograms (dataset x mass x score) for {', '.join(output['hists'])} written to "
-                  f"{output_dir / 'demo.coffea'}; score plot: {plot}")
+    console.print(
+        f"Histograms (dataset x mass x score) for {', '.join(output['hists'])} written to "
+        f"{output_dir / 'demo.coffea'}; score plot: {plot}"
+    )
     return 0

@@ -49,7 +49,9 @@ class TaggerEvaluation:
         return record
 
 
-def _scores(plugin: Plugin, features: np.ndarray) -> tuple[dict[str, np.ndarray], int, float | None]:
+def _scores(
+    plugin: Plugin, features: np.ndarray
+) -> tuple[dict[str, np.ndarray], int, float | None]:
     """Output columns, parameter count and model-only inference rate (jets/s) of ``plugin``."""
     if plugin.artifact is None:
         return outputs_from_raw(plugin, features), 0, None
@@ -77,8 +79,14 @@ def evaluate_taggers(
     results: list[TaggerEvaluation] = []
     reference_mass = None
     for plugin in tqdm(plugins, desc="evaluating taggers", unit="tagger", disable=not progress):
-        data = load_labelled_features(plugin, signal_files, background_files, signal_label=signal_label,
-                                      max_per_class=max_per_class, seed=seed)
+        data = load_labelled_features(
+            plugin,
+            signal_files,
+            background_files,
+            signal_label=signal_label,
+            max_per_class=max_per_class,
+            seed=seed,
+        )
         if reference_mass is None:
             reference_mass = data.mass
         elif not np.array_equal(reference_mass, data.mass):
@@ -89,13 +97,22 @@ def evaluate_taggers(
         columns, parameters, rate = _scores(plugin, data.features)
         for output in plugin.outputs:
             metrics = classifier_metrics(columns[output.name], data.labels)
-            results.append(TaggerEvaluation(
-                plugin=plugin.name, column=plugin.column_name(output), auc=metrics["auc"],
-                accuracy=metrics["accuracy"], inv_eps_b_03=metrics["inv_eps_b_at_eps_s_0.3"],
-                inv_eps_b_05=metrics["inv_eps_b_at_eps_s_0.5"], parameters=parameters,
-                jets_per_second=rate, n_signal=metrics["n_signal"], n_background=metrics["n_background"],
-                scores=columns[output.name], labels=data.labels,
-            ))
+            results.append(
+                TaggerEvaluation(
+                    plugin=plugin.name,
+                    column=plugin.column_name(output),
+                    auc=metrics["auc"],
+                    accuracy=metrics["accuracy"],
+                    inv_eps_b_03=metrics["inv_eps_b_at_eps_s_0.3"],
+                    inv_eps_b_05=metrics["inv_eps_b_at_eps_s_0.5"],
+                    parameters=parameters,
+                    jets_per_second=rate,
+                    n_signal=metrics["n_signal"],
+                    n_background=metrics["n_background"],
+                    scores=columns[output.name],
+                    labels=data.labels,
+                )
+            )
     return results
 
 
@@ -108,8 +125,10 @@ def evaluation_table(results: Sequence[TaggerEvaluation]) -> str:
     for r in sorted(results, key=lambda r: -r.auc):
         rate = "-" if r.jets_per_second is None else f"{r.jets_per_second:,.0f}"
         params = "-" if r.parameters == 0 else f"{r.parameters:,}"
-        lines.append(f"| {r.column} | {r.auc:.4f} | {r.accuracy:.3f} | {r.inv_eps_b_03:.0f} | "
-                     f"{r.inv_eps_b_05:.1f} | {params} | {rate} |")
+        lines.append(
+            f"| {r.column} | {r.auc:.4f} | {r.accuracy:.3f} | {r.inv_eps_b_03:.0f} | "
+            f"{r.inv_eps_b_05:.1f} | {params} | {rate} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -151,7 +170,7 @@ def plot_score_distributions(results: Sequence[TaggerEvaluation], path: Path) ->
     rows = -(-len(results) // columns)
     fig = Figure(figsize=(4 * columns, 3 * rows))
     axes = fig.subplots(rows, columns, squeeze=False)
-    for ax, r in zip(axes.flat, results):
+    for ax, r in zip(axes.flat, results, strict=False):
         labels = r.labels.astype(bool)
         bins = np.linspace(0, 1, 41)
         ax.hist(r.scores[labels], bins=bins, histtype="step", density=True, label="top")
@@ -159,19 +178,25 @@ def plot_score_distributions(results: Sequence[TaggerEvaluation], path: Path) ->
         ax.set_yscale("log")
         ax.set_title(r.column, fontsize="small")
         ax.legend(fontsize="x-small")
-    for ax in list(axes.flat)[len(results):]:
+    for ax in list(axes.flat)[len(results) :]:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
 
-def write_evaluation(results: Sequence[TaggerEvaluation], output_dir: Path, provenance: dict) -> list[Path]:
+def write_evaluation(
+    results: Sequence[TaggerEvaluation], output_dir: Path, provenance: dict
+) -> list[Path]:
     """Write ``evaluation.md``, ``evaluation.json``, ``roc.png`` and ``scores.png``."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    paths = [output_dir / name for name in ("evaluation.md", "evaluation.json", "roc.png", "scores.png")]
+    paths = [
+        output_dir / name for name in ("evaluation.md", "evaluation.json", "roc.png", "scores.png")
+    ]
     paths[0].write_text(evaluation_table(results))
-    paths[1].write_text(json.dumps({"provenance": provenance, "results": [r.summary() for r in results]},
-                                   indent=2) + "\n")
+    paths[1].write_text(
+        json.dumps({"provenance": provenance, "results": [r.summary() for r in results]}, indent=2)
+        + "\n"
+    )
     plot_roc(results, paths[2])
     plot_score_distributions(results, paths[3])
     return paths

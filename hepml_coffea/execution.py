@@ -35,7 +35,9 @@ def load_fileset(path: Path) -> dict[str, dict[str, Any]]:
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
-        raise FilesetError(f"fileset {path} does not exist; give the path of a fileset JSON file") from None
+        raise FilesetError(
+            f"fileset {path} does not exist; give the path of a fileset JSON file"
+        ) from None
     except json.JSONDecodeError as exc:
         raise FilesetError(f"fileset {path} is not valid JSON: {exc}") from exc
     return normalise_fileset(raw, source=str(path))
@@ -43,8 +45,10 @@ def load_fileset(path: Path) -> dict[str, dict[str, Any]]:
 
 def normalise_fileset(raw: Mapping[str, Any], source: str = "fileset") -> dict[str, dict[str, Any]]:
     if not isinstance(raw, Mapping) or not raw:
-        raise FilesetError(f"{source} must map dataset names to files, e.g. "
-                         '{"ttbar": {"files": {"ttbar.root": "Events"}}}')
+        raise FilesetError(
+            f"{source} must map dataset names to files, e.g. "
+            '{"ttbar": {"files": {"ttbar.root": "Events"}}}'
+        )
     fileset = {}
     for dataset, spec in raw.items():
         files = spec.get("files") if isinstance(spec, Mapping) else spec
@@ -68,9 +72,14 @@ def runner_fileset(fileset: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[s
     for dataset, spec in fileset.items():
         trees = set(spec["files"].values())
         if len(trees) != 1:
-            raise FilesetError(f"dataset {dataset!r} mixes tree names {sorted(trees)}; Runner needs one")
-        converted[dataset] = {"files": list(spec["files"]), "treename": trees.pop(),
-                              "metadata": spec.get("metadata", {})}
+            raise FilesetError(
+                f"dataset {dataset!r} mixes tree names {sorted(trees)}; Runner needs one"
+            )
+        converted[dataset] = {
+            "files": list(spec["files"]),
+            "treename": trees.pop(),
+            "metadata": spec.get("metadata", {}),
+        }
     return converted
 
 
@@ -92,22 +101,36 @@ def run_processor(
     else a ``LocalCluster`` of ``workers`` single-threaded processes started for this run.
     """
     if executor not in EXECUTORS:
-        raise ConfigurationError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+        raise ConfigurationError(
+            f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}"
+        )
     if schema not in SCHEMAS:
         raise ConfigurationError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
     check_fileset(fileset)
     if executor == "dask":
-        return _run_dask(processor_instance, fileset, workers=workers, chunksize=chunksize,
-                         scheduler=scheduler, schema=SCHEMAS[schema], progress=progress)
+        return _run_dask(
+            processor_instance,
+            fileset,
+            workers=workers,
+            chunksize=chunksize,
+            scheduler=scheduler,
+            schema=SCHEMAS[schema],
+            progress=progress,
+        )
     if scheduler is not None:
         raise ConfigurationError("--scheduler only applies to the dask executor")
     remote = any(is_remote(path) for spec in fileset.values() for path in spec["files"])
     retries = REMOTE_RETRIES if remote else 0
-    engine = (processor.IterativeExecutor(status=progress, retries=retries) if executor == "iterative"
-              else processor.FuturesExecutor(workers=workers, status=progress, retries=retries))
+    engine = (
+        processor.IterativeExecutor(status=progress, retries=retries)
+        if executor == "iterative"
+        else processor.FuturesExecutor(workers=workers, status=progress, retries=retries)
+    )
     runner = processor.Runner(executor=engine, schema=SCHEMAS[schema], chunksize=chunksize)
     try:
-        return runner(runner_fileset(fileset), processor_instance=_NamingReadErrors(processor_instance))
+        return runner(
+            runner_fileset(fileset), processor_instance=_NamingReadErrors(processor_instance)
+        )
     except Exception as exc:  # coffea wraps every worker error in a plain Exception
         ours = our_error(exc)
         if ours is None:
@@ -130,7 +153,9 @@ class _NamingReadErrors(processor.ProcessorABC):
                 raise
             meta = events.metadata
             reason = one_line(type(exc).__name__, str(exc))
-            raise _unreadable(meta["filename"], meta["entrystart"], meta["entrystop"], reason) from exc
+            raise _unreadable(
+                meta["filename"], meta["entrystart"], meta["entrystop"], reason
+            ) from exc
 
     def postprocess(self, accumulator):
         return self.inner.postprocess(accumulator)
@@ -154,16 +179,28 @@ def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, sch
     from distributed import Client, LocalCluster
     from distributed import progress as show_progress
 
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
-                                                   processes=True, dashboard_address=None)
+    cluster = (
+        None
+        if scheduler
+        else LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    )
     # The client is made the scheduler only inside this block: as a process-wide default it
     # outlived the run (dask's config kept "dask.distributed"), and later computes failed.
-    with Client(scheduler or cluster, set_as_default=False) as client, dask.config.set(scheduler=client):
+    with (
+        Client(scheduler or cluster, set_as_default=False) as client,
+        dask.config.set(scheduler=client),
+    ):
         try:
             preprocessed, _ = preprocess(fileset, step_size=chunksize)
             # a read that fails leaves an empty partition and a line in the report, naming its file
-            graph, reports = apply_to_fileset(processor_instance, preprocessed, schemaclass=schema,
-                                              uproot_options={"allow_read_errors_with_report": (Exception,)})
+            graph, reports = apply_to_fileset(
+                processor_instance,
+                preprocessed,
+                schemaclass=schema,
+                uproot_options={"allow_read_errors_with_report": (Exception,)},
+            )
             futures = dask.persist(graph, reports)
             if progress:
                 show_progress(futures)

@@ -33,8 +33,11 @@ def one_line(kind: str, message: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def check_input_file(path: str | os.PathLike, treename: str = "Events",
-                     tree_fix: str = "fix the tree name in the fileset") -> None:
+def check_input_file(
+    path: str | os.PathLike,
+    treename: str = "Events",
+    tree_fix: str = "fix the tree name in the fileset",
+) -> None:
     """Raise :class:`InputFileError` unless ``path`` is a complete ROOT file with tree ``treename``.
 
     A file is complete when it is at least as long as its header's ``fEND`` (the end of the last
@@ -50,19 +53,26 @@ def check_input_file(path: str | os.PathLike, treename: str = "Events",
     with open(path, "rb") as stream:
         magic = stream.read(len(ROOT_MAGIC))
     if magic != ROOT_MAGIC:
-        raise InputFileError(path, f"is not a ROOT file (it starts with {magic!r}, not {ROOT_MAGIC!r}); {REMAKE}")
+        raise InputFileError(
+            path, f"is not a ROOT file (it starts with {magic!r}, not {ROOT_MAGIC!r}); {REMAKE}"
+        )
     try:
         with uproot.reading.ReadOnlyFile(path) as file:
             if size < file.fEND:
-                raise InputFileError(path, f"is truncated ({size} of the {file.fEND} bytes its header records); "
-                                           f"{REMAKE}")
+                raise InputFileError(
+                    path,
+                    f"is truncated ({size} of the {file.fEND} bytes its header records); {REMAKE}",
+                )
             directory = file.root_directory
             try:
                 classname = directory.classname_of(treename)
             except uproot.KeyInFileError:
-                trees = ", ".join(sorted(directory.keys(cycle=False, filter_classname=list(TREE_CLASSES))))
-                raise InputFileError(path, f"has no tree {treename!r} (its trees: {trees or 'none'}); "
-                                           f"{tree_fix}") from None
+                trees = ", ".join(
+                    sorted(directory.keys(cycle=False, filter_classname=list(TREE_CLASSES)))
+                )
+                raise InputFileError(
+                    path, f"has no tree {treename!r} (its trees: {trees or 'none'}); {tree_fix}"
+                ) from None
     except (OSError, ValueError, uproot.deserialization.DeserializationError) as exc:
         reason = one_line(type(exc).__name__, str(exc))
         raise InputFileError(path, f"is not a readable ROOT file ({reason}); {REMAKE}") from exc

@@ -13,6 +13,8 @@ Masks are ``(batch, points, 1)`` tensors of 1 (real constituent) and 0 (padding)
 
 from __future__ import annotations
 
+import itertools
+
 import keras
 from keras import ops
 
@@ -92,7 +94,7 @@ class EdgeConv(keras.layers.Layer):
         _, features_shape, _ = input_shape
         n_features = features_shape[-1]
         width = 2 * n_features
-        for dense, norm in zip(self.edge_layers, self.edge_norms):
+        for dense, norm in zip(self.edge_layers, self.edge_norms, strict=False):
             dense.build((None, None, None, width))
             width = dense.units
             norm.build((None, None, None, width))
@@ -103,8 +105,10 @@ class EdgeConv(keras.layers.Layer):
         # padded points are moved far away so they are never a real point's neighbour
         shifted = coordinates + (1.0 - mask) * 1e9
         squared = ops.sum(shifted * shifted, axis=-1, keepdims=True)
-        distance = squared - 2.0 * ops.matmul(shifted, ops.transpose(shifted, (0, 2, 1))) + ops.transpose(
-            squared, (0, 2, 1)
+        distance = (
+            squared
+            - 2.0 * ops.matmul(shifted, ops.transpose(shifted, (0, 2, 1)))
+            + ops.transpose(squared, (0, 2, 1))
         )
         _, index = ops.top_k(-distance, k=self.k + 1)
         return index[:, :, 1:]  # drop the point itself
@@ -116,11 +120,13 @@ class EdgeConv(keras.layers.Layer):
         batch, points = shape[0], shape[1]
         offsets = ops.reshape(ops.arange(batch) * points, (-1, 1, 1))
         flat = ops.reshape(features, (-1, features.shape[-1]))
-        neighbours = ops.take(flat, ops.reshape(index + ops.cast(offsets, index.dtype), (-1,)), axis=0)
+        neighbours = ops.take(
+            flat, ops.reshape(index + ops.cast(offsets, index.dtype), (-1,)), axis=0
+        )
         neighbours = ops.reshape(neighbours, (batch, points, self.k, features.shape[-1]))
         centre = ops.repeat(ops.expand_dims(features, 2), self.k, axis=2)
         x = ops.concatenate([centre, neighbours - centre], axis=-1)
-        for dense, norm in zip(self.edge_layers, self.edge_norms):
+        for dense, norm in zip(self.edge_layers, self.edge_norms, strict=False):
             x = ops.relu(norm(dense(x), training=training))
         x = ops.mean(x, axis=2)
         shortcut = self.shortcut_norm(self.shortcut(features), training=training)
@@ -150,17 +156,31 @@ class MassDependentShift(keras.layers.Layer):
         self.centres = [float(c) for c in centres]
         self.thresholds = [float(t) for t in thresholds]
         if len(self.centres) != len(self.thresholds) or len(self.centres) < 2:
-            raise PluginDefinitionError("MassDependentShift needs as many thresholds as centres, and at least two")
-        if any(b <= a for a, b in zip(self.centres, self.centres[1:])):
-            raise PluginDefinitionError(f"MassDependentShift centres must increase strictly, got {self.centres}")
+            raise PluginDefinitionError(
+                "MassDependentShift needs as many thresholds as centres, and at least two"
+            )
+        if any(b <= a for a, b in itertools.pairwise(self.centres)):
+            raise PluginDefinitionError(
+                f"MassDependentShift centres must increase strictly, got {self.centres}"
+            )
 
     def _threshold(self, mass):
         # t(m) = t_0 + sum_k slope_k * clip(m - c_k, 0, c_{k+1} - c_k): numpy.interp in closed form
         centres = ops.convert_to_tensor(self.centres[:-1], dtype=mass.dtype)
-        widths = ops.convert_to_tensor([b - a for a, b in zip(self.centres, self.centres[1:])], dtype=mass.dtype)
+        widths = ops.convert_to_tensor(
+            [b - a for a, b in itertools.pairwise(self.centres)], dtype=mass.dtype
+        )
         slopes = ops.convert_to_tensor(
-            [(tb - ta) / (cb - ca) for ca, cb, ta, tb in
-             zip(self.centres, self.centres[1:], self.thresholds, self.thresholds[1:])], dtype=mass.dtype)
+            [
+                (tb - ta) / (cb - ca)
+                for (ca, cb), (ta, tb) in zip(
+                    itertools.pairwise(self.centres),
+                    itertools.pairwise(self.thresholds),
+                    strict=True,
+                )
+            ],
+            dtype=mass.dtype,
+        )
         steps = ops.clip(mass - centres, 0.0, widths)  # (batch, bins - 1) by broadcasting
         return self.thresholds[0] + ops.sum(steps * slopes, axis=-1, keepdims=True)
 
@@ -177,5 +197,7 @@ class MassDependentShift(keras.layers.Layer):
         return {**super().get_config(), "centres": self.centres, "thresholds": self.thresholds}
 
 
-CUSTOM_OBJECTS: dict[str, type] = {cls.__name__: cls for cls in (Channels, MaskedPool, EdgeConv, MassDependentShift)}
+CUSTOM_OBJECTS: dict[str, type] = {
+    cls.__name__: cls for cls in (Channels, MaskedPool, EdgeConv, MassDependentShift)
+}
 """The layers above by name, as ``keras.saving.load_model(custom_objects=...)`` wants them."""

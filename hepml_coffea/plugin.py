@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class PluginKind(str, enum.Enum):
+class PluginKind(enum.StrEnum):
     """What a plugin computes; each kind has its own registration hook."""
 
     TAGGER = "tagger"

@@ -89,7 +89,9 @@ class Registry:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
         self._sources: dict[str, _Source] = {}
-        self._failed: dict[str, tuple[_Source, str]] = {}  # entry point -> (source, why it failed to import)
+        self._failed: dict[
+            str, tuple[_Source, str]
+        ] = {}  # entry point -> (source, why it failed to import)
         self._plugins: dict[str, Plugin] | None = None
         self._load_entry_points()
 
@@ -115,9 +117,11 @@ class Registry:
             if entry_point.name in self._sources:
                 if self._sources[entry_point.name].distribution == distribution:
                     continue  # the same package found twice on sys.path
-                self._warn(_Source(entry_point.name, distribution),
-                           f"entry point name already used by {self._sources[entry_point.name].distribution!r}; "
-                           "this package is skipped")
+                self._warn(
+                    _Source(entry_point.name, distribution),
+                    f"entry point name already used by {self._sources[entry_point.name].distribution!r}; "
+                    "this package is skipped",
+                )
                 continue
             try:
                 module = entry_point.load()
@@ -126,8 +130,11 @@ class Registry:
             except Exception as exc:  # noqa: BLE001
                 source, why = _Source(entry_point.name, distribution), _one_line(exc)
                 self._failed[entry_point.name] = (source, why)
-                self._warn(source, f"{entry_point.value!r} failed to import ({why}); the package is skipped. "
-                                   f"Fix or uninstall it, or set {BLOCK_ENV}={entry_point.name}.")
+                self._warn(
+                    source,
+                    f"{entry_point.value!r} failed to import ({why}); the package is skipped. "
+                    f"Fix or uninstall it, or set {BLOCK_ENV}={entry_point.name}.",
+                )
 
     def _collect(self) -> dict[str, Plugin]:
         plugins: dict[str, Plugin] = {}
@@ -137,13 +144,19 @@ class Registry:
                 source = self._sources.get(impl.plugin_name, _Source(impl.plugin_name, "<local>"))
                 for plugin in self._call_one(impl, hook_name, source):
                     if plugin.kind is not kind:
-                        self._warn(source, f"{hook_name} returned {plugin.name!r} of kind "
-                                           f"{plugin.kind.value!r}; it is skipped")
+                        self._warn(
+                            source,
+                            f"{hook_name} returned {plugin.name!r} of kind "
+                            f"{plugin.kind.value!r}; it is skipped",
+                        )
                     elif plugin.name in self.blocked:
                         continue
                     elif plugin.name in plugins:
-                        self._warn(source, f"plugin name {plugin.name!r} is already provided by "
-                                           f"{plugins[plugin.name].package!r}; this copy is skipped")
+                        self._warn(
+                            source,
+                            f"plugin name {plugin.name!r} is already provided by "
+                            f"{plugins[plugin.name].package!r}; this copy is skipped",
+                        )
                     else:
                         plugins[plugin.name] = replace(plugin, package=source.distribution)
         return dict(sorted(plugins.items()))
@@ -158,7 +171,9 @@ class Registry:
             if isinstance(item, Plugin):
                 yield item
             else:
-                self._warn(source, f"{hook_name} returned {item!r}, which is not a hepml_coffea.Plugin")
+                self._warn(
+                    source, f"{hook_name} returned {item!r}, which is not a hepml_coffea.Plugin"
+                )
 
     @staticmethod
     def _warn(source: _Source, message: str) -> None:

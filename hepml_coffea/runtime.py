@@ -72,14 +72,18 @@ def configure(*, batch_size: int | None = None, threads: int | None = None) -> N
     Threads only take effect before the first model is loaded in the process.
     """
     if batch_size is not None:
-        settings.configured_batch_size = _positive("configure(batch_size=...)", batch_size, "batch_size=1024")
+        settings.configured_batch_size = _positive(
+            "configure(batch_size=...)", batch_size, "batch_size=1024"
+        )
     if threads is not None:
         settings.configured_threads = _positive("configure(threads=...)", threads, "threads=4")
 
 
 def _positive(what: str, value: object, example: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigurationError(f"{what} must be a positive integer, got {value!r}; e.g. {example}")
+        raise ConfigurationError(
+            f"{what} must be a positive integer, got {value!r}; e.g. {example}"
+        )
     return int(value)
 
 
@@ -92,7 +96,9 @@ def _from_environment(name: str, example: int) -> int | None:
     except ValueError:
         value = 0
     if value < 1:
-        raise ConfigurationError(f"{name}={raw!r} is not a positive integer; set e.g. {name}={example}, or unset it")
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a positive integer; set e.g. {name}={example}, or unset it"
+        )
     return value
 
 
@@ -159,7 +165,9 @@ class LoadedModel:
             padded = _pad_to_bucket(batch, batch_size)
             out = np.asarray(self.model.predict_on_batch(padded))
             pieces.append(out[: len(batch)])
-        result = np.concatenate(pieces) if pieces else np.zeros((0, len(self.card.outputs)), np.float32)
+        result = (
+            np.concatenate(pieces) if pieces else np.zeros((0, len(self.card.outputs)), np.float32)
+        )
         return result.reshape(n, -1)
 
 
@@ -213,7 +221,9 @@ def _load(plugin: Plugin, registry: Registry | None) -> LoadedModel:
 
     path = Path(plugin.artifact) / WEIGHTS_FILE
     try:
-        model = keras.saving.load_model(path, custom_objects=custom_objects(registry), compile=False, safe_mode=True)
+        model = keras.saving.load_model(
+            path, custom_objects=custom_objects(registry), compile=False, safe_mode=True
+        )
     except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as exc:
         raise ArtifactError(
             f"plugin {plugin.name!r}: Keras cannot load {path} ({type(exc).__name__}: {exc}). "
@@ -245,7 +255,7 @@ def _feature_list(names, shown: int = 6) -> str:
     names = list(names)
     if len(names) <= shown:
         return f"features {names}"
-    return f"{len(names)} features [{', '.join(names[:shown - 1])}, ..., {names[-1]}]"
+    return f"{len(names)} features [{', '.join(names[: shown - 1])}, ..., {names[-1]}]"
 
 
 def _check_model_matches_card(plugin: Plugin, model, card: ModelCard, path: Path) -> None:

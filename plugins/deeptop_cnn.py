@@ -7,9 +7,10 @@ convolutions, max pooling, a dense head) with fewer filters, so it trains on a l
 
 from __future__ import annotations
 
+from hepml_plugins.common import constituent_top_tagger
+
 from hepml_coffea import Plugin, hookimpl
 from hepml_coffea.features.images import IMAGE_CHANNELS, jet_images
-from hepml_plugins.common import constituent_top_tagger
 
 
 def build_model(input_shape: tuple[int, ...]):

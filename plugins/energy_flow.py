@@ -16,6 +16,8 @@ reads the soft-drop mass beside the cloud and is fitted, not trained.
 
 from __future__ import annotations
 
+from hepml_plugins.common import constituent_top_tagger
+
 from hepml_coffea import Plugin, hookimpl
 from hepml_coffea.features.particles import (
     CLOUD_FEATURES,
@@ -26,7 +28,6 @@ from hepml_coffea.features.particles import (
     particle_cloud_and_msoftdrop,
     particle_cloud_and_msoftdrop_names,
 )
-from hepml_plugins.common import constituent_top_tagger
 
 PHI_UNITS = (100, 100, 128)
 F_UNITS = (100, 100, 100)
@@ -71,20 +72,32 @@ def build_efn(input_shape: tuple[int, ...]):
 
 
 PFN = constituent_top_tagger(
-    "pfn", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_pfn,
+    "pfn",
+    features=particle_cloud,
+    feature_names=CLOUD_FEATURES,
+    build_model=build_pfn,
     description="particle flow network (Deep Sets) on the 50 leading constituents",
 )
 PFN_MD = constituent_top_tagger(
-    "pfn_md", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_pfn,
+    "pfn_md",
+    features=particle_cloud,
+    feature_names=CLOUD_FEATURES,
+    build_model=build_pfn,
     description="mass-decorrelated PFN: DisCo-trained PFNs, averaged (see docs/decorrelation.md)",
 )
 PFN_DDT = constituent_top_tagger(
-    "pfn_ddt", features=particle_cloud_and_msoftdrop, feature_names=particle_cloud_and_msoftdrop_names(),
-    build_model=None, extra_branches=("FatJet_msoftdrop",),
+    "pfn_ddt",
+    features=particle_cloud_and_msoftdrop,
+    feature_names=particle_cloud_and_msoftdrop_names(),
+    build_model=None,
+    extra_branches=("FatJet_msoftdrop",),
     description="mass-decorrelated PFN: pfn cut at a fitted msoftdrop-dependent threshold (50% top efficiency)",
 )
 EFN = constituent_top_tagger(
-    "efn", features=particle_cloud, feature_names=CLOUD_FEATURES, build_model=build_efn,
+    "efn",
+    features=particle_cloud,
+    feature_names=CLOUD_FEATURES,
+    build_model=build_efn,
     description="energy flow network: IRC-safe Deep Sets on constituent angles weighted by pT",
 )
 

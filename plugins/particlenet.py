@@ -9,12 +9,20 @@ it trains at about 40 jets/s on a 2-core CPU, so it is not shipped yet (see docs
 
 from __future__ import annotations
 
-from hepml_coffea import Plugin, hookimpl
-from hepml_coffea.features.particles import CLOUD_FEATURES, COORDINATE_CHANNELS, MASK_CHANNEL, particle_cloud
 from hepml_plugins.common import constituent_top_tagger
 
+from hepml_coffea import Plugin, hookimpl
+from hepml_coffea.features.particles import (
+    CLOUD_FEATURES,
+    COORDINATE_CHANNELS,
+    MASK_CHANNEL,
+    particle_cloud,
+)
 
-def _particlenet(name: str, input_shape, *, k: int, blocks: tuple[tuple[int, ...], ...], dense: int):
+
+def _particlenet(
+    name: str, input_shape, *, k: int, blocks: tuple[tuple[int, ...], ...], dense: int
+):
     import keras
     from keras import layers
 
@@ -23,7 +31,9 @@ def _particlenet(name: str, input_shape, *, k: int, blocks: tuple[tuple[int, ...
     cloud = keras.Input(shape=input_shape, name="particle_cloud")
     points = Channels(*COORDINATE_CHANNELS, name="coordinates")(cloud)
     mask = Channels(MASK_CHANNEL, MASK_CHANNEL + 1, name="mask")(cloud)
-    features = layers.BatchNormalization(name="input_norm")(Channels(0, MASK_CHANNEL, name="features")(cloud))
+    features = layers.BatchNormalization(name="input_norm")(
+        Channels(0, MASK_CHANNEL, name="features")(cloud)
+    )
     for i, channels in enumerate(blocks):
         features = EdgeConv(k, channels, name=f"edge_conv_{i}")([points, features, mask])
         points = features
@@ -35,11 +45,15 @@ def _particlenet(name: str, input_shape, *, k: int, blocks: tuple[tuple[int, ...
 
 
 def build_particlenet_lite(input_shape: tuple[int, ...]):
-    return _particlenet("particlenet_lite", input_shape, k=7, blocks=((32, 32, 32), (64, 64, 64)), dense=128)
+    return _particlenet(
+        "particlenet_lite", input_shape, k=7, blocks=((32, 32, 32), (64, 64, 64)), dense=128
+    )
 
 
 PARTICLENET_LITE = constituent_top_tagger(
-    "particlenet_lite", features=particle_cloud, feature_names=CLOUD_FEATURES,
+    "particlenet_lite",
+    features=particle_cloud,
+    feature_names=CLOUD_FEATURES,
     build_model=build_particlenet_lite,
     description="ParticleNet-Lite: 2 EdgeConv blocks, kNN (k=7) in eta-phi, 50 constituents",
 )

@@ -7,9 +7,10 @@ TopoDNN entry of the top-tagging comparison (1902.09914).
 
 from __future__ import annotations
 
+from hepml_plugins.common import constituent_top_tagger
+
 from hepml_coffea import Plugin, hookimpl
 from hepml_coffea.features.particles import constituent_list, constituent_list_names
-from hepml_plugins.common import constituent_top_tagger
 
 
 def build_model(input_shape: tuple[int, ...]):

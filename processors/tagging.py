@@ -70,13 +70,21 @@ class TaggingProcessor(processor.ProcessorABC):
         self.truth_label = truth_label
 
     def _new_hist(self, dask: bool, label: str, score_range: tuple[float, float], mass_field: str):
-        label_axis = () if self.truth_label is None else (
-            hist.axis.IntCategory([], growth=True, name="label", label=f"{self.collection} {self.truth_label}"),
+        label_axis = (
+            ()
+            if self.truth_label is None
+            else (
+                hist.axis.IntCategory(
+                    [], growth=True, name="label", label=f"{self.collection} {self.truth_label}"
+                ),
+            )
         )
         axes = (
             hist.axis.StrCategory([], growth=True, name="dataset", label="Dataset"),
             *label_axis,
-            hist.axis.Regular(*self.mass_bins, name="mass", label=f"{self.collection} {mass_field} [GeV]"),
+            hist.axis.Regular(
+                *self.mass_bins, name="mass", label=f"{self.collection} {mass_field} [GeV]"
+            ),
             hist.axis.Regular(self.score_bins, *score_range, name="score", label=label),
         )
         if dask:
@@ -97,19 +105,32 @@ class TaggingProcessor(processor.ProcessorABC):
                 "generated samples (`hepml-coffea generate`). Drop truth_label for data."
             )
         selected = jets[(jets.pt > self.pt_min) & (abs(jets.eta) < self.eta_max)]
-        weight = events.genWeight if "genWeight" in events.fields else ak.ones_like(events.run, dtype="float64")
+        weight = (
+            events.genWeight
+            if "genWeight" in events.fields
+            else ak.ones_like(events.run, dtype="float64")
+        )
         jet_weight = ak.flatten(ak.broadcast_arrays(weight, selected.pt)[0])
         mass_field = self.mass_field or decorrelation_mass_field(jets.fields)
         mass = ak.flatten(selected[mass_field])
-        labels = {} if self.truth_label is None else {"label": ak.flatten(selected[self.truth_label])}
+        labels = (
+            {} if self.truth_label is None else {"label": ak.flatten(selected[self.truth_label])}
+        )
 
         hists = {}
         for plugin in self.plugins:
             for output in plugin.outputs:
                 column = plugin.column_name(output)
-                histogram = self._new_hist(dask, f"{plugin.name} {output.name}", output.range, mass_field)
-                histogram.fill(dataset=dataset, mass=mass, score=ak.flatten(selected[column]), weight=jet_weight,
-                               **labels)
+                histogram = self._new_hist(
+                    dask, f"{plugin.name} {output.name}", output.range, mass_field
+                )
+                histogram.fill(
+                    dataset=dataset,
+                    mass=mass,
+                    score=ak.flatten(selected[column]),
+                    weight=jet_weight,
+                    **labels,
+                )
                 hists[column] = histogram
         counts = (
             ak.num(events, axis=0),
@@ -119,8 +140,10 @@ class TaggingProcessor(processor.ProcessorABC):
         )
         if not dask:
             counts = tuple(int(n) for n in counts)
-        return {"hists": hists, "cutflow": {dataset: dict(zip(CUTFLOW_STEPS, counts))}}
+        return {
+            "hists": hists,
+            "cutflow": {dataset: dict(zip(CUTFLOW_STEPS, counts, strict=False))},
+        }
 
     def postprocess(self, accumulator):
         return accumulator
-

@@ -31,13 +31,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from zoo import add_sample_arguments
 
 from hepml_coffea import get_registry
 from hepml_coffea.decorrelation import r50_inv_jsd50, resampled_rows, target_fraction, target_plane
 from hepml_coffea.training import load_labelled_features
 from hepml_coffea.training.ensemble import predict_artifacts
 from hepml_coffea.training.mass_profile import ddt_offsets, ddt_shifted_scores
-from zoo import add_sample_arguments
 
 REPO = Path(__file__).resolve().parents[1]
 ALPHAS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
@@ -45,23 +45,38 @@ ALPHAS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
 
 def plot(points: list[dict], plain: dict, path: Path) -> None:
     fig, ax = target_plane(plain)
-    for kind, style in (("ensemble", dict(color="0.6", marker=".", s=6)), ("ddt", dict(color="tab:orange", marker="x", s=18)),
-                        ("single", dict(color="tab:blue", marker="o", s=22))):
+    for kind, style in (
+        ("ensemble", dict(color="0.6", marker=".", s=6)),
+        ("ddt", dict(color="tab:orange", marker="x", s=18)),
+        ("single", dict(color="tab:blue", marker="o", s=22)),
+    ):
         chosen = [p for p in points if p["kind"] == kind]
-        ax.scatter([p["r50"] for p in chosen], [p["inv_jsd50"] for p in chosen], label=kind, **style)
+        ax.scatter(
+            [p["r50"] for p in chosen], [p["inv_jsd50"] for p in chosen], label=kind, **style
+        )
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("variants", type=Path, nargs="+", help="artifact directories of decorrelated variants")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "variants", type=Path, nargs="+", help="artifact directories of decorrelated variants"
+    )
     parser.add_argument("--plain", type=Path, default=REPO / "plugins" / "artifacts" / "pfn")
     add_sample_arguments(parser)
     parser.add_argument("--max-members", type=int, default=3)
-    parser.add_argument("--bootstrap", type=int, default=20,
-                        help="resamplings of the held-out jets for the spread of the closest point of each kind")
-    parser.add_argument("--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "combinations")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=20,
+        help="resamplings of the held-out jets for the spread of the closest point of each kind",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "combinations"
+    )
     args = parser.parse_args()
 
     variants = {f"{d.parent.name}/{d.name}": d for d in args.variants}
@@ -80,37 +95,65 @@ def main() -> None:
     points = [point("single", label, s) for label, s in test_scores.items()]
     for members in range(2, args.max_members + 1):
         for combination in itertools.combinations(variants, members):
-            points.append(point("ensemble", " + ".join(combination),
-                                np.mean([test_scores[label] for label in combination], axis=0)))
+            points.append(
+                point(
+                    "ensemble",
+                    " + ".join(combination),
+                    np.mean([test_scores[label] for label in combination], axis=0),
+                )
+            )
     for label in variants:
         offsets = ddt_offsets(train_scores[label], training.labels, training.mass)
-        points += [point("ddt", f"{label}, alpha {alpha:g}", ddt_shifted_scores(test_scores[label], test.mass, offsets, alpha))
-                   for alpha in ALPHAS]
+        points += [
+            point(
+                "ddt",
+                f"{label}, alpha {alpha:g}",
+                ddt_shifted_scores(test_scores[label], test.mass, offsets, alpha),
+            )
+            for alpha in ALPHAS
+        ]
     for p in points:
         p["target_fraction"] = target_fraction(p, plain)
 
     rng = np.random.default_rng(0)
-    closest = {kind: max((p for p in points if p["kind"] == kind), key=lambda p: p["target_fraction"])
-               for kind in ("single", "ensemble", "ddt")}
+    closest = {
+        kind: max((p for p in points if p["kind"] == kind), key=lambda p: p["target_fraction"])
+        for kind in ("single", "ensemble", "ddt")
+    }
     for p in closest.values():
-        resampled = [r50_inv_jsd50(p["scores"][rows], test.labels[rows], test.mass[rows])
-                     for rows in resampled_rows(len(test.labels), args.bootstrap, rng)]
-        p["bootstrap_std"] = dict(zip(("r50", "inv_jsd50"), np.std(resampled, axis=0).tolist()))
+        resampled = [
+            r50_inv_jsd50(p["scores"][rows], test.labels[rows], test.mass[rows])
+            for rows in resampled_rows(len(test.labels), args.bootstrap, rng)
+        ]
+        p["bootstrap_std"] = dict(
+            zip(("r50", "inv_jsd50"), np.std(resampled, axis=0).tolist(), strict=False)
+        )
     for p in points:
         del p["scores"]
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    record = {"command": shlex.join(["python", "studies/decorrelation_combinations.py", *sys.argv[1:]]),
-              "test_samples": [f.name for f in (*args.test_signal, *args.test_background)], "plain": plain, "points": points}
+    record = {
+        "command": shlex.join(["python", "studies/decorrelation_combinations.py", *sys.argv[1:]]),
+        "test_samples": [f.name for f in (*args.test_signal, *args.test_background)],
+        "plain": plain,
+        "points": points,
+    }
     (args.output_dir / "combinations.json").write_text(json.dumps(record, indent=2) + "\n")
     plot(points, plain, args.output_dir / "combinations.png")
-    rows = ["| kind | closest to the target | R50 | 1/JSD50 | fraction of target |", "|---|---|---|---|---|",
-            f"| plain | pfn | {plain['r50']:.1f} | {plain['inv_jsd50']:.1f} | - |"]
+    rows = [
+        "| kind | closest to the target | R50 | 1/JSD50 | fraction of target |",
+        "|---|---|---|---|---|",
+        f"| plain | pfn | {plain['r50']:.1f} | {plain['inv_jsd50']:.1f} | - |",
+    ]
     for kind, p in closest.items():
         spread = p["bootstrap_std"]
-        rows.append(f"| {kind} | {p['label']} | {p['r50']:.1f} ± {spread['r50']:.1f} | "
-                    f"{p['inv_jsd50']:.1f} ± {spread['inv_jsd50']:.1f} | {p['target_fraction']:.3f} |")
-    rows.append(f"\n± : standard deviation over {args.bootstrap} bootstrap resamplings of the held-out jets.")
+        rows.append(
+            f"| {kind} | {p['label']} | {p['r50']:.1f} ± {spread['r50']:.1f} | "
+            f"{p['inv_jsd50']:.1f} ± {spread['inv_jsd50']:.1f} | {p['target_fraction']:.3f} |"
+        )
+    rows.append(
+        f"\n± : standard deviation over {args.bootstrap} bootstrap resamplings of the held-out jets."
+    )
     (args.output_dir / "combinations.md").write_text("\n".join(rows) + "\n")
     print("\n".join(rows))
 

@@ -27,9 +27,12 @@ from hepml_coffea.decorrelation import shade_target
 def run_label(record: dict, score: str) -> str:
     """Short description of how ``score`` was trained, from its run's record."""
     adversary = "adversary" in score
-    parts = ["adversary" if adversary else "DisCo",
-             "fine-tuned" if record.get("initialised_from") else "from scratch",
-             f"lr {record['learning_rate']:g}", f"{record['epochs_max']} epochs"]
+    parts = [
+        "adversary" if adversary else "DisCo",
+        "fine-tuned" if record.get("initialised_from") else "from scratch",
+        f"lr {record['learning_rate']:g}",
+        f"{record['epochs_max']} epochs",
+    ]
     if not adversary:  # the adversary always trains with batches of 256
         parts.append(f"batch {record.get('disco_batch_size', 1024)}")
     if "--flatten-mass" in record["command"]:
@@ -48,8 +51,10 @@ def load_runs(paths: list[Path], plain: str) -> tuple[dict, list[tuple[str, dict
             elif plain_report is None:
                 plain_report = report
             elif not math.isclose(report["r50"], plain_report["r50"]):
-                raise ValueError(f"{path}: the plain tagger {plain} has R50 {report['r50']:.4g}, not "
-                                 f"{plain_report['r50']:.4g} as in the first run; were the test samples the same?")
+                raise ValueError(
+                    f"{path}: the plain tagger {plain} has R50 {report['r50']:.4g}, not "
+                    f"{plain_report['r50']:.4g} as in the first run; were the test samples the same?"
+                )
     if plain_report is None:
         raise ValueError(f"no run has the plain tagger {plain!r}; pass --plain with its score name")
     return plain_report, points
@@ -59,15 +64,28 @@ def plot(plain: dict, points: list[tuple[str, dict]], path: Path) -> None:
     fig = Figure(figsize=(7, 5))
     ax = fig.subplots()
     shade_target(ax, plain)
-    ax.scatter(plain["r50"], plain["inv_jsd50"], marker="*", s=150, color="black", label="plain", zorder=3)
+    ax.scatter(
+        plain["r50"], plain["inv_jsd50"], marker="*", s=150, color="black", label="plain", zorder=3
+    )
     labels = sorted({label for label, _ in points})
     for marker, label in zip(itertools.cycle("osD^vP<>"), labels):
         chosen = [report for run, report in points if run == label]
-        ax.scatter([r["r50"] for r in chosen], [r["inv_jsd50"] for r in chosen], marker=marker, label=label,
-                   alpha=0.8, zorder=2)
+        ax.scatter(
+            [r["r50"] for r in chosen],
+            [r["inv_jsd50"] for r in chosen],
+            marker=marker,
+            label=label,
+            alpha=0.8,
+            zorder=2,
+        )
         for report in chosen:
-            ax.annotate(report["score"].removeprefix("pfn_").removesuffix("_top"), (report["r50"], report["inv_jsd50"]),
-                        textcoords="offset points", xytext=(3, 3), fontsize="xx-small")
+            ax.annotate(
+                report["score"].removeprefix("pfn_").removesuffix("_top"),
+                (report["r50"], report["inv_jsd50"]),
+                textcoords="offset points",
+                xytext=(3, 3),
+                fontsize="xx-small",
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(10, 2 * plain["r50"])
@@ -81,19 +99,28 @@ def plot(plain: dict, points: list[tuple[str, dict]], path: Path) -> None:
 
 
 def table(plain: dict, points: list[tuple[str, dict]]) -> str:
-    lines = ["| run | score | R50 | 1/JSD50 | R50 / plain | 1/JSD50 / plain |", "|---|---|---|---|---|---|",
-             f"| plain | {plain['score']} | {plain['r50']:.1f} | {plain['inv_jsd50']:.1f} | 1 | 1 |"]
+    lines = [
+        "| run | score | R50 | 1/JSD50 | R50 / plain | 1/JSD50 / plain |",
+        "|---|---|---|---|---|---|",
+        f"| plain | {plain['score']} | {plain['r50']:.1f} | {plain['inv_jsd50']:.1f} | 1 | 1 |",
+    ]
     for label, report in sorted(points, key=lambda p: (p[0], -p[1]["r50"])):
-        lines.append(f"| {label} | {report['score']} | {report['r50']:.1f} | {report['inv_jsd50']:.1f} | "
-                     f"{report['r50'] / plain['r50']:.3f} | {report['inv_jsd50'] / plain['inv_jsd50']:.1f} |")
+        lines.append(
+            f"| {label} | {report['score']} | {report['r50']:.1f} | {report['inv_jsd50']:.1f} | "
+            f"{report['r50'] / plain['r50']:.3f} | {report['inv_jsd50'] / plain['inv_jsd50']:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("runs", type=Path, nargs="+", help="decorrelation.json files")
     parser.add_argument("--plain", default="pfn_top", help="score of the plain tagger")
-    parser.add_argument("--output", type=Path, required=True, help="path stem: writes STEM.png and STEM.md")
+    parser.add_argument(
+        "--output", type=Path, required=True, help="path stem: writes STEM.png and STEM.md"
+    )
     args = parser.parse_args()
     plain, points = load_runs(args.runs, args.plain)
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,9 @@ def read(path: Path):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema,
-                                           mode="eager").events()
+        return NanoEventsFactory.from_root(
+            {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="eager"
+        ).events()
 
 
 def auc(signal: np.ndarray, background: np.ndarray) -> float:
@@ -58,7 +59,9 @@ def flat(x) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--outdir", required=True, type=Path)
     ap.add_argument("--events", type=int, default=3000)
     ap.add_argument("--pileup-events", type=int, default=1000)
@@ -89,16 +92,26 @@ def main() -> None:
     for k, j in jets.items():
         lab = flat(j.truthLabel).astype(int)
         frac = np.bincount(lab, minlength=4) / max(len(lab), 1)
-        print(f"  {k:11s} jets/event {len(lab) / len(j):.2f}  label0..3 {np.round(frac, 3).tolist()}")
+        print(
+            f"  {k:11s} jets/event {len(lab) / len(j):.2f}  label0..3 {np.round(frac, 3).tolist()}"
+        )
 
-    msd = {"top (ttbar)": flat(top.msoftdrop), "W (wprime)": flat(wj.msoftdrop),
-           "Z (wprime)": flat(zj.msoftdrop), "QCD": flat(qcd.msoftdrop)}
+    msd = {
+        "top (ttbar)": flat(top.msoftdrop),
+        "W (wprime)": flat(wj.msoftdrop),
+        "Z (wprime)": flat(zj.msoftdrop),
+        "QCD": flat(qcd.msoftdrop),
+    }
     print("soft-drop mass:")
     for k, v in msd.items():
         lo, hi = (120, 230) if k.startswith("top") else ((50, 120) if k[0] in "WZ" else (0, 300))
-        print(f"  {k:12s} n={len(v):5d} median {np.median(v):6.1f}  peak in [{lo},{hi}] {peak(v, lo, hi):6.1f} GeV")
-    print(f"  top with PU40 (no mitigation): median {np.median(flat(top_pu.msoftdrop)):6.1f} GeV, "
-          f"ungroomed mass median {np.median(flat(top_pu.mass)):6.1f} vs {np.median(flat(top.mass)):6.1f} (PU0)")
+        print(
+            f"  {k:12s} n={len(v):5d} median {np.median(v):6.1f}  peak in [{lo},{hi}] {peak(v, lo, hi):6.1f} GeV"
+        )
+    print(
+        f"  top with PU40 (no mitigation): median {np.median(flat(top_pu.msoftdrop)):6.1f} GeV, "
+        f"ungroomed mass median {np.median(flat(top_pu.mass)):6.1f} vs {np.median(flat(top.mass)):6.1f} (PU0)"
+    )
 
     # NB: the vector behaviour of FatJet defines `.tau2` (proper time squared = mass^2), which
     # shadows the N-subjettiness field: always read it as jets["tau2"].
@@ -108,10 +121,14 @@ def main() -> None:
     tau21_wz = flat(wz["tau2"] / wz["tau1"])
     tau21_qcd = flat(qcd["tau2"] / qcd["tau1"])
     print("N-subjettiness (AUC of 1 - tau_ratio, signal vs QCD):")
-    print(f"  tau32 top vs QCD : medians {np.median(tau32_top):.3f} / {np.median(tau32_qcd):.3f}, "
-          f"AUC {auc(1 - tau32_top, 1 - tau32_qcd):.3f}")
-    print(f"  tau21 W/Z vs QCD : medians {np.median(tau21_wz):.3f} / {np.median(tau21_qcd):.3f}, "
-          f"AUC {auc(1 - tau21_wz, 1 - tau21_qcd):.3f}")
+    print(
+        f"  tau32 top vs QCD : medians {np.median(tau32_top):.3f} / {np.median(tau32_qcd):.3f}, "
+        f"AUC {auc(1 - tau32_top, 1 - tau32_qcd):.3f}"
+    )
+    print(
+        f"  tau21 W/Z vs QCD : medians {np.median(tau21_wz):.3f} / {np.median(tau21_qcd):.3f}, "
+        f"AUC {auc(1 - tau21_wz, 1 - tau21_qcd):.3f}"
+    )
     win_top = (flat(top.msoftdrop) > 105) & (flat(top.msoftdrop) < 210)
     win_qcd = (flat(qcd.msoftdrop) > 105) & (flat(qcd.msoftdrop) < 210)
     print(f"  tau32 in 105<msd<210: AUC {auc(1 - tau32_top[win_top], 1 - tau32_qcd[win_qcd]):.3f}")
@@ -139,12 +156,15 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(args.outdir / "msoftdrop.png", dpi=110)
 
-    for name, s, b, lab in (("tau32", tau32_top, tau32_qcd, "top"), ("tau21", tau21_wz, tau21_qcd, "W/Z")):
+    for name, s, b, lab in (
+        ("tau32", tau32_top, tau32_qcd, "top"),
+        ("tau21", tau21_wz, tau21_qcd, "W/Z"),
+    ):
         fig, ax = plt.subplots(figsize=(6, 4.5))
         rb = np.linspace(0, 1.2, 49)
         ax.hist(s, bins=rb, histtype="step", density=True, label=lab, linewidth=1.5)
         ax.hist(b, bins=rb, histtype="step", density=True, label="QCD", linewidth=1.5)
-        ax.set_xlabel(r"$\tau_{%s}/\tau_{%s}$" % (name[3], name[4]))
+        ax.set_xlabel(rf"$\tau_{{{name[3]}}}/\tau_{{{name[4]}}}$")
         ax.set_ylabel("normalised")
         ax.legend()
         fig.tight_layout()
@@ -153,7 +173,14 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.hist(flat(top.msoftdrop), bins=bins, histtype="step", density=True, label="top, PU 0")
     ax.hist(flat(top_pu.msoftdrop), bins=bins, histtype="step", density=True, label="top, PU 40")
-    ax.hist(flat(top_pu.mass), bins=bins, histtype="step", density=True, ls="--", label="top, PU 40, ungroomed")
+    ax.hist(
+        flat(top_pu.mass),
+        bins=bins,
+        histtype="step",
+        density=True,
+        ls="--",
+        label="top, PU 40, ungroomed",
+    )
     ax.set_xlabel("mass [GeV]")
     ax.legend()
     fig.tight_layout()

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from zoo import add_sample_arguments, add_validation_arguments
 
 from hepml_coffea import get_registry
 from hepml_coffea.decorrelation import (
@@ -39,31 +40,58 @@ from hepml_coffea.decorrelation import (
 )
 from hepml_coffea.training import classifier_metrics, load_labelled_features
 from hepml_coffea.training.ensemble import average_artifacts, ensemble_candidates, predict_artifacts
-from zoo import add_sample_arguments, add_validation_arguments
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def plot(validation: list[dict], held_out: dict, path: Path) -> None:
     fig, ax = target_plane(held_out["plain"], which=" (held-out)")
-    ax.scatter([p["r50"] for p in validation], [p["inv_jsd50"] for p in validation], color="0.6", marker=".", s=8,
-               label="candidates (validation)")
+    ax.scatter(
+        [p["r50"] for p in validation],
+        [p["inv_jsd50"] for p in validation],
+        color="0.6",
+        marker=".",
+        s=8,
+        label="candidates (validation)",
+    )
     draw_chosen(ax, held_out)
     fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("variants", type=Path, nargs="+", help="artifact directories of decorrelated variants")
-    parser.add_argument("--plugin", default="pfn_md", help="the mass-decorrelated plugin the variants are artifacts of")
-    parser.add_argument("--plain", type=Path, help="the plain tagger's artifact (default: the plugin's, without _md)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "variants", type=Path, nargs="+", help="artifact directories of decorrelated variants"
+    )
+    parser.add_argument(
+        "--plugin",
+        default="pfn_md",
+        help="the mass-decorrelated plugin the variants are artifacts of",
+    )
+    parser.add_argument(
+        "--plain",
+        type=Path,
+        help="the plain tagger's artifact (default: the plugin's, without _md)",
+    )
     add_sample_arguments(parser)
     add_validation_arguments(parser)
-    parser.add_argument("--max-members", type=int, default=2,
-                        help="largest ensemble tried (each member costs one network evaluation per jet)")
-    parser.add_argument("--bootstrap", type=int, default=20, help="resamplings of the held-out jets")
-    parser.add_argument("--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "shipped")
-    parser.add_argument("--ship", action="store_true", help="write the chosen tagger to plugins/artifacts/<plugin>")
+    parser.add_argument(
+        "--max-members",
+        type=int,
+        default=2,
+        help="largest ensemble tried (each member costs one network evaluation per jet)",
+    )
+    parser.add_argument(
+        "--bootstrap", type=int, default=20, help="resamplings of the held-out jets"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "shipped"
+    )
+    parser.add_argument(
+        "--ship", action="store_true", help="write the chosen tagger to plugins/artifacts/<plugin>"
+    )
     args = parser.parse_args()
 
     variants = {f"{d.parent.name}/{d.name}": d for d in args.variants}
@@ -81,27 +109,44 @@ def main() -> None:
         point["target_fraction"] = target_fraction(point, plain)
         points.append(point)
     best = max(points, key=lambda p: p["target_fraction"])
-    print(f"validation: plain R50 {plain['r50']:.1f}, 1/JSD50 {plain['inv_jsd50']:.2f}; best of {len(points)}: "
-          f"{' + '.join(best['members'])} R50 {best['r50']:.1f}, 1/JSD50 {best['inv_jsd50']:.1f}, "
-          f"fraction {best['target_fraction']:.3f}")
+    print(
+        f"validation: plain R50 {plain['r50']:.1f}, 1/JSD50 {plain['inv_jsd50']:.2f}; best of {len(points)}: "
+        f"{' + '.join(best['members'])} R50 {best['r50']:.1f}, 1/JSD50 {best['inv_jsd50']:.1f}, "
+        f"fraction {best['target_fraction']:.3f}"
+    )
 
-    test_scores = predict_artifacts(base, {"plain": args.plain, **{m: variants[m] for m in best["members"]}}, held_out.features)
+    test_scores = predict_artifacts(
+        base, {"plain": args.plain, **{m: variants[m] for m in best["members"]}}, held_out.features
+    )
     plain_scores = test_scores.pop("plain")
     chosen_scores = np.mean(list(test_scores.values()), axis=0)
     labels, mass = held_out.labels, held_out.mass
-    measured = {"plain": measure(plain_scores, labels, mass), "chosen": measure(chosen_scores, labels, mass)}
+    measured = {
+        "plain": measure(plain_scores, labels, mass),
+        "chosen": measure(chosen_scores, labels, mass),
+    }
     measured["chosen"]["target_fraction"] = target_fraction(measured["chosen"], measured["plain"])
-    measured["bootstrap_std"] = bootstrap_std(plain_scores, chosen_scores, labels, mass, args.bootstrap)
+    measured["bootstrap_std"] = bootstrap_std(
+        plain_scores, chosen_scores, labels, mass, args.bootstrap
+    )
     measured["ceiling_curve"] = ceiling_curve(chosen_scores, labels, mass, measured["plain"]["r50"])
     measured["n_jets"] = {"signal": int(labels.sum()), "background": int((labels == 0).sum())}
 
     record = {
         "command": shlex.join(["python", "studies/select_decorrelated.py", *sys.argv[1:]]),
-        "validation_samples": [f.name for f in (*args.validation_signal, *args.validation_background)],
+        "validation_samples": [
+            f.name for f in (*args.validation_signal, *args.validation_background)
+        ],
         "test_samples": [f.name for f in (*args.test_signal, *args.test_background)],
-        "validation": {"plain": plain, "n_jets": {"signal": int(validation.labels.sum()),
-                                                   "background": int((validation.labels == 0).sum())},
-                       "chosen": best, "candidates": points},
+        "validation": {
+            "plain": plain,
+            "n_jets": {
+                "signal": int(validation.labels.sum()),
+                "background": int((validation.labels == 0).sum()),
+            },
+            "chosen": best,
+            "candidates": points,
+        },
         "held_out": measured,
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +154,8 @@ def main() -> None:
     plot(points, measured, args.output_dir / "selection.png")
     chosen, spread, test_plain = measured["chosen"], measured["bootstrap_std"], measured["plain"]
     rows = [
-        "| jets | tagger | R50 | 1/JSD50 | 1/JSD50 ceiling | fraction of target |", "|---|---|---|---|---|---|",
+        "| jets | tagger | R50 | 1/JSD50 | 1/JSD50 ceiling | fraction of target |",
+        "|---|---|---|---|---|---|",
         f"| validation | plain {plain_name} | {plain['r50']:.1f} | {plain['inv_jsd50']:.2f} | {plain['inv_jsd50_ceiling']:.0f} | - |",
         f"| validation | {' + '.join(best['members'])} | {best['r50']:.1f} | {best['inv_jsd50']:.1f} | "
         f"{best['inv_jsd50_ceiling']:.0f} | {best['target_fraction']:.3f} |",
@@ -130,11 +176,24 @@ def main() -> None:
         if len(best["members"]) == 1:
             shutil.copytree(variants[best["members"][0]], target)
         else:
-            metrics = {**classifier_metrics(chosen_scores, labels), "evaluated_on": record["test_samples"],
-                       "r50_hist": measured["chosen"]["r50"], "inv_jsd50": measured["chosen"]["inv_jsd50"],
-                       "plain_r50_hist": measured["plain"]["r50"], "plain_inv_jsd50": measured["plain"]["inv_jsd50"]}
-            average_artifacts(base, [variants[m] for m in best["members"]], target, metrics=metrics,
-                              provenance={"command": record["command"], "selected_on": record["validation_samples"]})
+            metrics = {
+                **classifier_metrics(chosen_scores, labels),
+                "evaluated_on": record["test_samples"],
+                "r50_hist": measured["chosen"]["r50"],
+                "inv_jsd50": measured["chosen"]["inv_jsd50"],
+                "plain_r50_hist": measured["plain"]["r50"],
+                "plain_inv_jsd50": measured["plain"]["inv_jsd50"],
+            }
+            average_artifacts(
+                base,
+                [variants[m] for m in best["members"]],
+                target,
+                metrics=metrics,
+                provenance={
+                    "command": record["command"],
+                    "selected_on": record["validation_samples"],
+                },
+            )
         print(f"shipped {' + '.join(best['members'])} as {target}")
 
 

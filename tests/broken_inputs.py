@@ -44,4 +44,4 @@ def _zero_basket(data: bytes, original: Path, branch: str) -> bytes:
         tree_branch = file["Events"][branch]
         start = int(tree_branch.member("fBasketSeek")[0])
         size = int(tree_branch.member("fBasketBytes")[0])
-    return data[:start] + bytes(size) + data[start + size:]
+    return data[:start] + bytes(size) + data[start + size :]

@@ -35,10 +35,16 @@ def dnn_plugin(tmp_path_factory) -> Plugin:
     model.compile(optimizer="adam", loss="binary_crossentropy")
     model.fit((features - mean) / std, labels.astype("float32"), epochs=5, verbose=0)
     directory = tmp_path_factory.mktemp("artifact") / "substructure_dnn"
-    write_artifact(directory, model, name=builtin.name, inputs=list(builtin.feature_names),
-                   input_shape=list(features.shape[1:]), outputs=["top"],
-                   preprocessing={"mean": mean.tolist(), "std": std.tolist()},
-                   provenance={"purpose": "test fixture"})
+    write_artifact(
+        directory,
+        model,
+        name=builtin.name,
+        inputs=list(builtin.feature_names),
+        input_shape=list(features.shape[1:]),
+        outputs=["top"],
+        preprocessing={"mean": mean.tolist(), "std": std.tolist()},
+        provenance={"purpose": "test fixture"},
+    )
     return dataclasses.replace(builtin, artifact=directory)
 
 

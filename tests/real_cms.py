@@ -12,6 +12,9 @@ def open_events(key: str, mode: str = "eager", schema=PFNanoAODSchema, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return NanoEventsFactory.from_root(
-            {str(path): "Events"}, schemaclass=schema, mode=mode,
-            metadata={"dataset": key, "filename": str(path)}, **kwargs,
+            {str(path): "Events"},
+            schemaclass=schema,
+            mode=mode,
+            metadata={"dataset": key, "filename": str(path)},
+            **kwargs,
         ).events()

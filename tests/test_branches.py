@@ -16,8 +16,14 @@ def tau_plugin(name="undeclared", reads="tau4", declares=("FatJet_tau1", "FatJet
         jets = events.FatJet
         return ak.to_numpy(ak.flatten(jets["tau2"] / jets["tau1"] + 0 * jets[reads]))[:, None]
 
-    return Plugin(name=name, kind=PluginKind.TAGGER, collection="FatJet", required_branches=declares,
-                  outputs=(Output("score", range=(0, 2)),), features=features)
+    return Plugin(
+        name=name,
+        kind=PluginKind.TAGGER,
+        collection="FatJet",
+        required_branches=declares,
+        outputs=(Output("score", range=(0, 2)),),
+        features=features,
+    )
 
 
 def compute(events, mode):
@@ -27,8 +33,11 @@ def compute(events, mode):
 
 @pytest.mark.parametrize("mode", ["eager", "virtual", "dask"])
 def test_an_undeclared_branch_is_named_in_every_mode(mode):
-    with pytest.raises(MissingBranchError, match=r"plugin 'undeclared' reads FatJet_tau4, which it does not "
-                                                 r"declare: add it to the plugin's required_branches"):
+    with pytest.raises(
+        MissingBranchError,
+        match=r"plugin 'undeclared' reads FatJet_tau4, which it does not "
+        r"declare: add it to the plugin's required_branches",
+    ):
         compute(attach(open_events("pfnano", mode=mode), [tau_plugin()]), mode)
 
 
@@ -37,38 +46,70 @@ def test_declaring_the_branch_fixes_it_and_gives_the_same_columns(mode):
     plugin = tau_plugin(declares=("FatJet_tau1", "FatJet_tau2", "FatJet_tau4"))
     jets = compute(attach(open_events("pfnano", mode=mode), [plugin]), mode)
     reference = open_events("pfnano").FatJet
-    np.testing.assert_allclose(ak.to_numpy(ak.flatten(jets.undeclared_score)),
-                               ak.to_numpy(ak.flatten(reference["tau2"] / reference["tau1"])), rtol=1e-6)
+    np.testing.assert_allclose(
+        ak.to_numpy(ak.flatten(jets.undeclared_score)),
+        ak.to_numpy(ak.flatten(reference["tau2"] / reference["tau1"])),
+        rtol=1e-6,
+    )
 
 
 def test_an_undeclared_event_level_branch_is_named():
     def features(events):
-        return np.repeat(ak.to_numpy(events["run"]), ak.to_numpy(ak.num(events.FatJet["pt"])))[:, None] * 0.0
+        return (
+            np.repeat(ak.to_numpy(events["run"]), ak.to_numpy(ak.num(events.FatJet["pt"])))[:, None]
+            * 0.0
+        )
 
-    plugin = Plugin(name="by_run", kind=PluginKind.TAGGER, collection="FatJet", required_branches=("FatJet_pt",),
-                    outputs=(Output("score"),), features=features)
-    with pytest.raises(MissingBranchError, match="plugin 'by_run' reads run, which it does not declare"):
+    plugin = Plugin(
+        name="by_run",
+        kind=PluginKind.TAGGER,
+        collection="FatJet",
+        required_branches=("FatJet_pt",),
+        outputs=(Output("score"),),
+        features=features,
+    )
+    with pytest.raises(
+        MissingBranchError, match="plugin 'by_run' reads run, which it does not declare"
+    ):
         attach(open_events("pfnano"), [plugin])
 
 
 def test_a_jagged_feature_array_is_refused_naming_the_plugin_and_the_fix():
-    plugin = Plugin(name="jagged", kind=PluginKind.TAGGER, collection="FatJet", required_branches=("FatJet_pt",),
-                    outputs=(Output("score", range=(0, 1e4)),), features=lambda events: ak.flatten(events.FatJet.pt[:, None]))
-    with pytest.raises(InvalidInputError, match=r"plugin 'jagged': its feature builder returned a jagged awkward "
-                                                r"array .* one row per FatJet object, flattened over events"):
+    plugin = Plugin(
+        name="jagged",
+        kind=PluginKind.TAGGER,
+        collection="FatJet",
+        required_branches=("FatJet_pt",),
+        outputs=(Output("score", range=(0, 1e4)),),
+        features=lambda events: ak.flatten(events.FatJet.pt[:, None]),
+    )
+    with pytest.raises(
+        InvalidInputError,
+        match=r"plugin 'jagged': its feature builder returned a jagged awkward "
+        r"array .* one row per FatJet object, flattened over events",
+    ):
         attach(open_events("pfnano"), [plugin])
 
 
 def test_per_event_features_are_refused_with_the_row_counts():
-    plugin = Plugin(name="per_event", kind=PluginKind.TAGGER, collection="FatJet", required_branches=("FatJet_pt",),
-                    outputs=(Output("score", range=(0, 1e4)),),
-                    features=lambda events: ak.to_numpy(ak.max(events.FatJet.pt, axis=1))[:, None])
-    with pytest.raises(InvalidInputError, match=r"returned 10 rows for 24 FatJet objects; a feature builder"):
+    plugin = Plugin(
+        name="per_event",
+        kind=PluginKind.TAGGER,
+        collection="FatJet",
+        required_branches=("FatJet_pt",),
+        outputs=(Output("score", range=(0, 1e4)),),
+        features=lambda events: ak.to_numpy(ak.max(events.FatJet.pt, axis=1))[:, None],
+    )
+    with pytest.raises(
+        InvalidInputError, match=r"returned 10 rows for 24 FatJet objects; a feature builder"
+    ):
         attach(open_events("pfnano"), [plugin])
 
 
 def test_a_missing_branch_error_names_the_file_even_without_metadata():
     path = cms_file("drell_yan")  # plain NanoAOD: no PF candidates
-    events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="eager").events()
+    events = NanoEventsFactory.from_root(
+        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="eager"
+    ).events()
     with pytest.raises(MissingBranchError, match=f"missing from file {path}"):
         attach(events, ["pfn"])

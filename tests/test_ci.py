@@ -8,8 +8,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def readme_commands() -> list[str]:
     """The indented shell commands of README's "Two commands" section, without trailing comments."""
-    section = ROOT.joinpath("README.md").read_text().split("## Two commands", 1)[1].split("\n## ", 1)[0]
-    return [line.split("#", 1)[0].strip() for line in section.splitlines() if re.match(r"^ {4}\S", line)]
+    section = (
+        ROOT.joinpath("README.md").read_text().split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    )
+    return [
+        line.split("#", 1)[0].strip() for line in section.splitlines() if re.match(r"^ {4}\S", line)
+    ]
 
 
 def test_ci_runs_the_readme_commands_in_a_fresh_virtual_environment():

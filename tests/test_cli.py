@@ -33,8 +33,23 @@ def test_run_writes_hists_and_cutflow(tmp_path, capsys):
     fileset = tmp_path / "fileset.json"
     fileset.write_text(json.dumps({"cms": {"files": {str(cms_file("pfnano")): "Events"}}}))
     output = tmp_path / "out.coffea"
-    assert main(["run", "--fileset", str(fileset), "--plugins", "cutbased", "--output", str(output),
-                 "--chunksize", "4", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--fileset",
+                str(fileset),
+                "--plugins",
+                "cutbased",
+                "--output",
+                str(output),
+                "--chunksize",
+                "4",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     result = load(output)
     assert result["cutflow"]["cms"]["jets"] == 24
     assert result["hists"]["cutbased_top"][{"dataset": "cms"}].sum(flow=True).value == 24
@@ -45,7 +60,10 @@ def test_run_writes_hists_and_cutflow(tmp_path, capsys):
     "arguments, message",
     [
         (["--plugins", "no_such_tagger"], "no hepml-coffea plugin called 'no_such_tagger'"),
-        (["--plugins", "cutbased", "--scheduler", "tcp://127.0.0.1:1"], "only applies to the dask executor"),
+        (
+            ["--plugins", "cutbased", "--scheduler", "tcp://127.0.0.1:1"],
+            "only applies to the dask executor",
+        ),
     ],
 )
 def test_run_errors_are_one_clear_line(tmp_path, capsys, arguments, message):
@@ -68,15 +86,33 @@ def _run_on_broken_input(kind, executor, tmp_path, capfd):
     fileset.write_text(json.dumps({"ttbar": {"files": {str(path): tree}}}))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        code = main(["run", "--fileset", str(fileset), "--plugins", "cutbased", "--executor", executor,
-                     "--workers", "1", "--chunksize", "4", "--quiet", "--output", str(tmp_path / "out.coffea")])
+        code = main(
+            [
+                "run",
+                "--fileset",
+                str(fileset),
+                "--plugins",
+                "cutbased",
+                "--executor",
+                executor,
+                "--workers",
+                "1",
+                "--chunksize",
+                "4",
+                "--quiet",
+                "--output",
+                str(tmp_path / "out.coffea"),
+            ]
+        )
     retries = [str(w.message) for w in caught if "Performed attempt" in str(w.message)]
     return path, code, capfd.readouterr().err, retries
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
 @pytest.mark.parametrize("kind", sorted(REFUSED_UP_FRONT))
-def test_run_names_a_broken_input_file_in_one_line_without_retrying(tmp_path, capfd, kind, executor):
+def test_run_names_a_broken_input_file_in_one_line_without_retrying(
+    tmp_path, capfd, kind, executor
+):
     path, code, err, retries = _run_on_broken_input(kind, executor, tmp_path, capfd)
     assert code == 2
     assert err.splitlines() == [err.rstrip("\n")], err
@@ -91,15 +127,32 @@ def test_run_names_a_file_whose_basket_cannot_be_read_in_one_line(tmp_path, capf
     path, code, err, retries = _run_on_broken_input("zeroed_basket", executor, tmp_path, capfd)
     assert code == 2
     last = err.splitlines()[-1]
-    assert last.startswith(f"hepml-coffea run: error: {path} could not be read at entries 0-5 (Deserialization"), err
+    assert last.startswith(
+        f"hepml-coffea run: error: {path} could not be read at entries 0-5 (Deserialization"
+    ), err
     assert last.endswith("; re-copy or regenerate it")
     assert "Traceback" not in err and "Performed attempt" not in err and not retries
 
 
 def test_train_refuses_mass_flattening_without_decorrelation(tmp_path, capsys):
     sample = str(cms_file("pfnano"))
-    assert main(["train", "--plugin", "pfn", "--signal", sample, "--background", sample,
-                 "--output", str(tmp_path / "pfn"), "--flatten-mass"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--plugin",
+                "pfn",
+                "--signal",
+                sample,
+                "--background",
+                sample,
+                "--output",
+                str(tmp_path / "pfn"),
+                "--flatten-mass",
+            ]
+        )
+        == 2
+    )
     assert "add --decorrelate disco or adversary" in capsys.readouterr().err
     assert not (tmp_path / "pfn").exists()
 

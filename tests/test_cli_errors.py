@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from hepml_coffea import HepmlCoffeaError, Output, Plugin
-from hepml_coffea import cli
+from hepml_coffea import HepmlCoffeaError, Output, Plugin, cli
 from hepml_coffea.features import top_window_features
 
 
@@ -20,22 +19,31 @@ def _one_line_error(capsys, argv: list[str]) -> str:
 
 
 def test_unknown_plugin_is_one_line(capsys):
-    err = _one_line_error(capsys, ["evaluate", "--plugins", "no_such_tagger", "--signal", "s.root",
-                                   "--background", "b.root"])
-    assert err.startswith("hepml-coffea evaluate: error: no hepml-coffea plugin called 'no_such_tagger'")
+    err = _one_line_error(
+        capsys,
+        ["evaluate", "--plugins", "no_such_tagger", "--signal", "s.root", "--background", "b.root"],
+    )
+    assert err.startswith(
+        "hepml-coffea evaluate: error: no hepml-coffea plugin called 'no_such_tagger'"
+    )
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "does not exist; give the path of a fileset JSON file"),
-    ("{ not json", "is not valid JSON"),
-    ("[]", "must map dataset names to files"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "does not exist; give the path of a fileset JSON file"),
+        ("{ not json", "is not valid JSON"),
+        ("[]", "must map dataset names to files"),
+    ],
+)
 def test_a_bad_fileset_is_one_line(tmp_path, capsys, content, message):
     fileset = tmp_path / "fileset.json"
     if content is not None:
         fileset.write_text(content)
     err = _one_line_error(capsys, ["run", "--fileset", str(fileset), "--plugins", "cutbased"])
-    assert err.startswith(f"hepml-coffea run: error: {'fileset ' if content != '[]' else ''}{fileset}")
+    assert err.startswith(
+        f"hepml-coffea run: error: {'fileset ' if content != '[]' else ''}{fileset}"
+    )
     assert message in err
 
 
@@ -46,8 +54,14 @@ def test_a_missing_run_output_is_one_line(tmp_path, capsys):
 
 def test_a_bad_plugin_kind_is_one_line(capsys, monkeypatch):
     def plugins_with_a_bad_kind(args):
-        Plugin(name="mine", kind="regressor", collection="FatJet", required_branches=("FatJet_pt",),
-               outputs=(Output("top"),), features=top_window_features)
+        Plugin(
+            name="mine",
+            kind="regressor",
+            collection="FatJet",
+            required_branches=("FatJet_pt",),
+            outputs=(Output("top"),),
+            features=top_window_features,
+        )
 
     monkeypatch.setattr(cli, "_cmd_plugins", plugins_with_a_bad_kind)
     err = _one_line_error(capsys, ["plugins"])
@@ -56,6 +70,7 @@ def test_a_bad_plugin_kind_is_one_line(capsys, monkeypatch):
 
 def test_our_error_behind_a_wrapper_is_one_line(capsys, monkeypatch):
     """coffea's executors wrap a worker's error in a plain Exception; the cause is what is printed."""
+
     def wrapped(args):
         try:
             raise HepmlCoffeaError("the real reason; do this")
@@ -63,11 +78,20 @@ def test_our_error_behind_a_wrapper_is_one_line(capsys, monkeypatch):
             raise Exception("worker failed") from exc
 
     monkeypatch.setattr(cli, "_cmd_plugins", wrapped)
-    assert _one_line_error(capsys, ["plugins"]) == "hepml-coffea plugins: error: the real reason; do this\n"
+    assert (
+        _one_line_error(capsys, ["plugins"])
+        == "hepml-coffea plugins: error: the real reason; do this\n"
+    )
 
 
-@pytest.mark.parametrize("bug", [ValueError("a bug, not the user's doing"), FileNotFoundError("internal.json"),
-                                 ZeroDivisionError("division by zero")])
+@pytest.mark.parametrize(
+    "bug",
+    [
+        ValueError("a bug, not the user's doing"),
+        FileNotFoundError("internal.json"),
+        ZeroDivisionError("division by zero"),
+    ],
+)
 def test_a_bug_keeps_its_traceback(capsys, monkeypatch, bug):
     def broken(args):
         raise bug
@@ -83,7 +107,10 @@ def test_a_bug_prints_a_traceback_from_the_command():
     code = "import sys, hepml_coffea.cli as cli\ncli._cmd_plugins = lambda args: 1 / 0\nsys.exit(cli.main(['plugins']))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 1
-    assert "Traceback (most recent call last)" in result.stderr and "ZeroDivisionError" in result.stderr
+    assert (
+        "Traceback (most recent call last)" in result.stderr
+        and "ZeroDivisionError" in result.stderr
+    )
 
 
 def test_a_dataset_without_files_is_one_line(tmp_path, capsys):

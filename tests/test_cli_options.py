@@ -21,7 +21,11 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 
 def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    return [a for a in parser._actions if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))]
+    return [
+        a
+        for a in parser._actions
+        if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))
+    ]
 
 
 def _help(capsys, *command: str) -> str:
@@ -34,8 +38,12 @@ def _help(capsys, *command: str) -> str:
 def test_every_option_of_every_command_has_help():
     parser = build_parser()
     commands = {"hepml-coffea": parser, **_subcommands(parser)}
-    missing = [f"{name} {'/'.join(a.option_strings) or a.dest}"
-               for name, command in commands.items() for a in _options(command) if not a.help]
+    missing = [
+        f"{name} {'/'.join(a.option_strings) or a.dest}"
+        for name, command in commands.items()
+        for a in _options(command)
+        if not a.help
+    ]
     assert not missing, f"options without help: {missing}"
 
 
@@ -58,9 +66,13 @@ def test_top_level_help_lists_every_command_in_plain_text(capsys):
 
 def test_run_help_describes_the_fileset_and_its_examples_are_accepted(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "1000")
-    examples = [json.loads(line) for line in _help(capsys, "run").splitlines() if line.startswith("  {")]
+    examples = [
+        json.loads(line) for line in _help(capsys, "run").splitlines() if line.startswith("  {")
+    ]
     assert len(examples) == 2
-    assert examples[0] == {"ttbar": {"files": {"ttbar.root": "Events"}, "metadata": {"xsec": 831.8}}}
+    assert examples[0] == {
+        "ttbar": {"files": {"ttbar.root": "Events"}, "metadata": {"xsec": 831.8}}
+    }
     for example in examples:  # the format is accepted; only the example files are missing here
         with pytest.raises(FilesetError, match="missing file"):
             normalise_fileset(example)
@@ -73,17 +85,42 @@ def test_version(capsys):
     assert capsys.readouterr().out == f"hepml-coffea {version('hepml-coffea')}\n"
 
 
-PROGRESS_TEXT = ("Preprocessing", "Processing", "Merging", "━", "file/s", "chunk/s", "Performed attempt",
-                 "coffea.dataset_tools")
+PROGRESS_TEXT = (
+    "Preprocessing",
+    "Processing",
+    "Merging",
+    "━",
+    "file/s",
+    "chunk/s",
+    "Performed attempt",
+    "coffea.dataset_tools",
+)
 
 
 def _run_cli(tmp_path, *options: str) -> str:
     fileset = tmp_path / "fileset.json"
     fileset.write_text(json.dumps({"cms": {"files": {str(cms_file("pfnano")): "Events"}}}))
     result = subprocess.run(
-        [sys.executable, "-m", "hepml_coffea.cli", "run", "--fileset", str(fileset), "--plugins", "cutbased",
-         "--output", str(tmp_path / "out.coffea"), "--chunksize", "4", "--workers", "1", *options],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "hepml_coffea.cli",
+            "run",
+            "--fileset",
+            str(fileset),
+            "--plugins",
+            "cutbased",
+            "--output",
+            str(tmp_path / "out.coffea"),
+            "--chunksize",
+            "4",
+            "--workers",
+            "1",
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "cms: events 10" in result.stdout
     return result.stdout + result.stderr

@@ -4,8 +4,8 @@ import awkward as ak
 import dask_awkward as dak
 import numpy as np
 import pytest
-from real_cms import open_events
 from coffea.nanoevents import NanoAODSchema
+from real_cms import open_events
 
 from hepml_coffea import InvalidInputError, MissingBranchError, attach, runtime
 from hepml_coffea.features import fatjet_substructure, top_window_features
@@ -38,7 +38,9 @@ def test_every_mode_gives_identical_columns(mode, dnn_plugin):
 
 
 def test_network_output_depends_on_the_jet(dnn_plugin):
-    scores = ak.to_numpy(ak.flatten(attach(open_events("pfnano"), [dnn_plugin]).FatJet.substructure_dnn_top))
+    scores = ak.to_numpy(
+        ak.flatten(attach(open_events("pfnano"), [dnn_plugin]).FatJet.substructure_dnn_top)
+    )
     assert len(scores) == 24
     assert np.all((scores >= 0) & (scores <= 1))
     assert np.std(scores) > 1e-3

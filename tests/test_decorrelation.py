@@ -32,7 +32,9 @@ MASS_EDGES, SCORE_EDGES = MASS_AXIS.edges, SCORE_AXIS.edges
 
 
 def mass_score_hist(mass, score, weight=None) -> hist.Hist:
-    return hist.Hist(MASS_AXIS, SCORE_AXIS, storage=hist.storage.Weight()).fill(mass=mass, score=score, weight=weight)
+    return hist.Hist(MASS_AXIS, SCORE_AXIS, storage=hist.storage.Weight()).fill(
+        mass=mass, score=score, weight=weight
+    )
 
 
 def jets(rng, n, sculpted=False):
@@ -76,8 +78,12 @@ def test_jsd_matches_scipy():
     q[[7, 9]] = 0.0
     # scipy returns the Jensen-Shannon *distance*, the square root of the divergence
     assert jensen_shannon(p, q) == pytest.approx(jensenshannon(p, q) ** 2, rel=1e-12)
-    assert jensen_shannon(p, q, base=2) == pytest.approx(jensenshannon(p, q, base=2) ** 2, rel=1e-12)
-    assert jensen_shannon(p, q) == pytest.approx(jensen_shannon(p, q, base=2) * math.log(2), rel=1e-12)
+    assert jensen_shannon(p, q, base=2) == pytest.approx(
+        jensenshannon(p, q, base=2) ** 2, rel=1e-12
+    )
+    assert jensen_shannon(p, q) == pytest.approx(
+        jensen_shannon(p, q, base=2) * math.log(2), rel=1e-12
+    )
 
 
 def test_jsd_rejects_bad_input():
@@ -93,16 +99,28 @@ def test_jsd_rejects_bad_input():
 
 
 def test_working_point_is_the_nearest_edge_on_raw_scores(samples):
-    (_, signal_score, signal_weight), (_, background_score, background_weight), signal, background = samples
+    (
+        (_, signal_score, signal_weight),
+        (_, background_score, background_weight),
+        signal,
+        background,
+    ) = samples
     for target in (1.0, 0.7, 0.5, 0.3, 0.1, 0.0):
         point = working_point(signal, background, target)
         assert point.threshold in SCORE_EDGES
         # signal efficiency of every possible cut, counted on the jets themselves
-        raw = np.array([signal_weight[signal_score >= edge].sum() for edge in SCORE_EDGES]) / signal_weight.sum()
+        raw = (
+            np.array([signal_weight[signal_score >= edge].sum() for edge in SCORE_EDGES])
+            / signal_weight.sum()
+        )
         assert point.threshold == SCORE_EDGES[np.argmin(np.abs(raw - target))]
-        assert point.signal_efficiency == pytest.approx(signal_weight[signal_score >= point.threshold].sum() / signal_weight.sum(), rel=1e-12)
+        assert point.signal_efficiency == pytest.approx(
+            signal_weight[signal_score >= point.threshold].sum() / signal_weight.sum(), rel=1e-12
+        )
         passing = background_weight[background_score >= point.threshold].sum()
-        assert point.background_efficiency == pytest.approx(passing / background_weight.sum(), rel=1e-12)
+        assert point.background_efficiency == pytest.approx(
+            passing / background_weight.sum(), rel=1e-12
+        )
     # the 5% of signal scores at exactly 1.0 sit in the overflow and pass the tightest cut
     assert working_point(signal, background, 0.0).signal_efficiency == pytest.approx(0.05, abs=0.01)
     assert working_point(signal, background, 0.5).signal_efficiency == pytest.approx(0.5, abs=0.03)
@@ -116,16 +134,25 @@ def test_r50_and_inv_jsd50_equal_the_unbinned_computation(samples):
     assert r50(signal, background) == pytest.approx(1 / eps_b, rel=1e-12)
     assert rejection(signal, background, 0.5) == r50(signal, background)
     # masses above 300 GeV fall outside the shapes, as they do in np.histogram
-    passing, _ = np.histogram(background_mass[passes], MASS_EDGES, weights=background_weight[passes])
-    failing, _ = np.histogram(background_mass[~passes], MASS_EDGES, weights=background_weight[~passes])
-    assert inv_jsd50(signal, background) == pytest.approx(1 / jensen_shannon(passing, failing), rel=1e-12)
+    passing, _ = np.histogram(
+        background_mass[passes], MASS_EDGES, weights=background_weight[passes]
+    )
+    failing, _ = np.histogram(
+        background_mass[~passes], MASS_EDGES, weights=background_weight[~passes]
+    )
+    assert inv_jsd50(signal, background) == pytest.approx(
+        1 / jensen_shannon(passing, failing), rel=1e-12
+    )
     assert inv_jsd(signal, background, 0.5) == inv_jsd50(signal, background)
     assert 1 < r50(signal, background) < 100
 
 
 def test_axis_order_and_storage_do_not_matter(samples):
     (signal_mass, signal_score, signal_weight), _, signal, background = samples
-    swapped = hist.Hist(hist.axis.Regular(40, 0.0, 1.0, name="score"), hist.axis.Regular(60, 0.0, 300.0, name="mass"))
+    swapped = hist.Hist(
+        hist.axis.Regular(40, 0.0, 1.0, name="score"),
+        hist.axis.Regular(60, 0.0, 300.0, name="mass"),
+    )
     swapped.fill(score=signal_score, mass=signal_mass, weight=signal_weight)
     assert working_point(swapped, background, 0.3) == working_point(signal, background, 0.3)
     assert inv_jsd(swapped, background, 0.3) == inv_jsd(signal, background, 0.3)
@@ -151,9 +178,14 @@ def test_bad_histograms_are_refused(samples):
         hist.axis.Regular(3, 0, 3, name="mass"),
         hist.axis.Regular(2, 0, 1, name="score"),
     )
-    with pytest.raises(ValueError, match=r"exactly the axes 'mass' and 'score', got \('dataset', 'mass', 'score'\)"):
+    with pytest.raises(
+        ValueError, match=r"exactly the axes 'mass' and 'score', got \('dataset', 'mass', 'score'\)"
+    ):
         r50(three_axes, background)
-    other_binning = hist.Hist(hist.axis.Regular(60, 0.0, 300.0, name="mass"), hist.axis.Regular(20, 0.0, 1.0, name="score"))
+    other_binning = hist.Hist(
+        hist.axis.Regular(60, 0.0, 300.0, name="mass"),
+        hist.axis.Regular(20, 0.0, 1.0, name="score"),
+    )
     with pytest.raises(ValueError, match="same score binning"):
         r50(other_binning, background)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
@@ -179,13 +211,18 @@ def test_weighted_distance_correlation_on_arrays():
     repeated = distance_correlation_arrays(np.repeat(x, counts), np.repeat(y, counts))
     assert distance_correlation_arrays(x, y, counts) == pytest.approx(repeated, rel=1e-10)
     assert distance_correlation_arrays(x, y, 0.01 * counts) == pytest.approx(repeated, rel=1e-10)
-    assert distance_correlation_arrays(x, np.full(300, 0.5)) == 0.0  # constant: dCor = 0 by convention
+    assert (
+        distance_correlation_arrays(x, np.full(300, 0.5)) == 0.0
+    )  # constant: dCor = 0 by convention
     assert distance_correlation_arrays(x, rng.normal(size=300)) < 0.05
 
 
 def test_hist_distance_correlation_equals_the_array_one_on_bin_centres():
     rng = np.random.default_rng(3)
-    mass_centres, score_centres = (MASS_EDGES[1:] + MASS_EDGES[:-1]) / 2, (SCORE_EDGES[1:] + SCORE_EDGES[:-1]) / 2
+    mass_centres, score_centres = (
+        (MASS_EDGES[1:] + MASS_EDGES[:-1]) / 2,
+        (SCORE_EDGES[1:] + SCORE_EDGES[:-1]) / 2,
+    )
     mass_bin = rng.integers(0, 60, 2000)
     score_bin = np.clip(mass_bin * 40 // 60 + rng.integers(-8, 9, 2000), 0, 39)  # dependent
     mass, score = mass_centres[mass_bin], score_centres[score_bin]
@@ -207,7 +244,6 @@ def test_independent_background_is_not_sculpted_and_sculpted_one_is():
     assert inv_jsd50(*sculpted) < 5
 
 
-
 # The finite-statistics ceiling on 1/JSD
 
 
@@ -215,14 +251,18 @@ def test_ceiling_matches_the_small_fluctuation_closed_form():
     """Two independent samples of n1 and n2 jets from one k-bin shape: E[JSD] ~ (k - 1)/8 (1/n1 + 1/n2)."""
     bins, jets_per_bin, efficiency = 10, 10_000, 0.1
     mass = np.repeat(np.linspace(5.0, 95.0, bins), jets_per_bin)
-    background = hist.Hist(hist.axis.Regular(bins, 0.0, 100.0, name="mass"), hist.axis.Regular(4, 0, 1, name="score"))
+    background = hist.Hist(
+        hist.axis.Regular(bins, 0.0, 100.0, name="mass"), hist.axis.Regular(4, 0, 1, name="score")
+    )
     background.fill(mass=mass, score=np.full(mass.size, 0.5))
     n_pass = efficiency * mass.size
     expected_jsd = (bins - 1) / 8 * (1 / n_pass + 1 / (mass.size - n_pass))
     assert inv_jsd_ceiling(background, efficiency) == pytest.approx(1 / expected_jsd, rel=0.1)
     # four times the jets, four times the ceiling
     quadrupled = background * 4
-    assert inv_jsd_ceiling(quadrupled, efficiency) / inv_jsd_ceiling(background, efficiency) == pytest.approx(4, rel=0.15)
+    assert inv_jsd_ceiling(quadrupled, efficiency) / inv_jsd_ceiling(
+        background, efficiency
+    ) == pytest.approx(4, rel=0.15)
 
 
 def test_a_mass_independent_cut_measures_about_the_ceiling():
@@ -239,8 +279,12 @@ def test_a_mass_independent_cut_measures_about_the_ceiling():
 def test_ceiling_uses_effective_entries_of_weighted_histograms(samples):
     *_, background = samples
     mass, score = np.repeat(background.axes["mass"].centers, 100), np.full(6_000, 0.5)
-    unweighted = hist.Hist(MASS_AXIS, SCORE_AXIS, storage=hist.storage.Weight()).fill(mass=mass, score=score)
-    doubled = hist.Hist(MASS_AXIS, SCORE_AXIS, storage=hist.storage.Weight()).fill(mass=mass, score=score, weight=2.0)
+    unweighted = hist.Hist(MASS_AXIS, SCORE_AXIS, storage=hist.storage.Weight()).fill(
+        mass=mass, score=score
+    )
+    doubled = hist.Hist(MASS_AXIS, SCORE_AXIS, storage=hist.storage.Weight()).fill(
+        mass=mass, score=score, weight=2.0
+    )
     assert inv_jsd_ceiling(doubled, 0.2) == inv_jsd_ceiling(unweighted, 0.2)
     counted = hist.Hist(MASS_AXIS, SCORE_AXIS).fill(mass=mass, score=score)
     assert inv_jsd_ceiling(counted, 0.2) == inv_jsd_ceiling(unweighted, 0.2)
@@ -273,11 +317,15 @@ def test_split_by_label(samples):
     h.fill(dataset="qcd", label=2, mass=[10.0], score=[0.1])
     signal, background = split_by_label(h)
     assert tuple(signal.axes.name) == ("mass", "score")
-    np.testing.assert_array_equal(signal.values(flow=True), mass_score_hist(signal_mass, signal_score).values(flow=True))
+    np.testing.assert_array_equal(
+        signal.values(flow=True), mass_score_hist(signal_mass, signal_score).values(flow=True)
+    )
     assert background.sum(flow=True) == len(background_mass)
     _, both = split_by_label(h, background=[0, 2])
     assert both.sum(flow=True) == len(background_mass) + 1
-    with pytest.raises(ValueError, match=r"label\(s\) \[7\] not on axis .label., which holds \[0, 1, 2\]"):
+    with pytest.raises(
+        ValueError, match=r"label\(s\) \[7\] not on axis .label., which holds \[0, 1, 2\]"
+    ):
         split_by_label(h, signal=7)
     with pytest.raises(ValueError, match="no axis named 'truth'"):
         split_by_label(h, label_axis="truth")
@@ -299,8 +347,12 @@ def test_sculpting_plot_draws_one_normalised_shape_per_cut(samples):
 
 def test_report_table_and_files(samples, tmp_path):
     *_, signal, background = samples
-    sculpted = [mass_score_hist(*sample) for sample in jets(np.random.default_rng(5), 5_000, sculpted=True)]
-    reports = decorrelation_report({"dnn": (signal, background), "mass-like tagger": tuple(sculpted)}, tmp_path / "out")
+    sculpted = [
+        mass_score_hist(*sample) for sample in jets(np.random.default_rng(5), 5_000, sculpted=True)
+    ]
+    reports = decorrelation_report(
+        {"dnn": (signal, background), "mass-like tagger": tuple(sculpted)}, tmp_path / "out"
+    )
     assert [report.score for report in reports] == ["dnn", "mass-like tagger"]
     dnn = reports[0]
     assert isinstance(dnn, DecorrelationReport)
@@ -308,10 +360,18 @@ def test_report_table_and_files(samples, tmp_path):
     assert dnn.dcor2 == distance_correlation(background)
     assert dnn.n_background == pytest.approx(background.sum(flow=True).value)
     assert dnn.inv_jsd50_ceiling == inv_jsd_ceiling(background, 1 / dnn.r50)
-    assert dnn.inv_jsd50 < 2 * dnn.inv_jsd50_ceiling and reports[1].inv_jsd50 < 0.1 * reports[1].inv_jsd50_ceiling
+    assert (
+        dnn.inv_jsd50 < 2 * dnn.inv_jsd50_ceiling
+        and reports[1].inv_jsd50 < 0.1 * reports[1].inv_jsd50_ceiling
+    )
     assert reports[1].inv_jsd50 < dnn.inv_jsd50 and reports[1].dcor2 > dnn.dcor2
     table = report_markdown(reports)
     assert table.count("\n") == 4 and "| mass-like tagger |" in table
     written = sorted(path.name for path in (tmp_path / "out").iterdir())
-    assert written == ["decorrelation.md", "r50_vs_inv_jsd50.png", "sculpting_dnn.png", "sculpting_mass-like_tagger.png"]
+    assert written == [
+        "decorrelation.md",
+        "r50_vs_inv_jsd50.png",
+        "sculpting_dnn.png",
+        "sculpting_mass-like_tagger.png",
+    ]
     assert (tmp_path / "out" / "decorrelation.md").read_text() == table

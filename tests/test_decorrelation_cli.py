@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 from coffea.util import load
+from hepml_processors import TaggingProcessor
 from real_cms import open_events
 
 from hepml_coffea import attach
 from hepml_coffea.cli import main
 from hepml_coffea.decorrelation import jensen_shannon
 from hepml_coffea.errors import MissingBranchError
-from hepml_processors import TaggingProcessor
 
 MASS_BINS = np.linspace(0, 300, 61)
 
@@ -30,13 +30,30 @@ def run_output(generated_ttbar_qcd, tmp_path_factory):
     fileset = folder / "fileset.json"
     fileset.write_text(json.dumps({"ttbar": [str(signal)], "qcd": [str(background)]}))
     output = folder / "out.coffea"
-    assert main(["run", "--fileset", str(fileset), "--plugins", "cutbased,substructure_dnn",
-                 "--truth-label", "truthLabel", "--output", str(output), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--fileset",
+                str(fileset),
+                "--plugins",
+                "cutbased,substructure_dnn",
+                "--truth-label",
+                "truthLabel",
+                "--output",
+                str(output),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return output, folder
 
 
 def _jets(path):
-    events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="eager").events()
+    events = NanoEventsFactory.from_root(
+        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="eager"
+    ).events()
     jets = ak.flatten(attach(events, ["substructure_dnn"]).FatJet)
     jets = jets[(jets.pt > 200) & (abs(jets.eta) < 2.4)]
     return {f: ak.to_numpy(jets[f]) for f in ("msoftdrop", "truthLabel", "substructure_dnn_top")}
@@ -48,18 +65,42 @@ def test_histograms_get_a_truth_label_axis(run_output, generated_ttbar_qcd):
     ttbar = _jets(generated_ttbar_qcd[0])
     for label in (0, 1):
         expected = int(np.sum(ttbar["truthLabel"] == label))
-        assert h[{"dataset": "ttbar", "label": hist.loc(label), "mass": sum, "score": sum}].value == expected
+        assert (
+            h[{"dataset": "ttbar", "label": hist.loc(label), "mass": sum, "score": sum}].value
+            == expected
+        )
 
 
-def test_check_decorrelation_equals_the_unbinned_computation(run_output, generated_ttbar_qcd, capsys):
+def test_check_decorrelation_equals_the_unbinned_computation(
+    run_output, generated_ttbar_qcd, capsys
+):
     output, folder = run_output
     report_dir = folder / "report"
-    assert main(["check-decorrelation", str(output), "--signal-dataset", "ttbar", "--background-dataset", "qcd",
-                 "--output-dir", str(report_dir)]) == 0
+    assert (
+        main(
+            [
+                "check-decorrelation",
+                str(output),
+                "--signal-dataset",
+                "ttbar",
+                "--background-dataset",
+                "qcd",
+                "--output-dir",
+                str(report_dir),
+            ]
+        )
+        == 0
+    )
     table = (report_dir / "decorrelation.md").read_text()
     assert "substructure_dnn_top" in capsys.readouterr().out
     header, _, *rows = (line.strip("|").split("|") for line in table.splitlines())
-    row = dict(zip((name.strip() for name in header), next(r for r in rows if r[0].strip() == "substructure_dnn_top")))
+    row = dict(
+        zip(
+            (name.strip() for name in header),
+            next(r for r in rows if r[0].strip() == "substructure_dnn_top"),
+            strict=False,
+        )
+    )
     r50, inv_jsd50, threshold = (float(row[column]) for column in ("R50", "1/JSD50", "threshold"))
 
     signal = _jets(generated_ttbar_qcd[0])
@@ -70,7 +111,9 @@ def test_check_decorrelation_equals_the_unbinned_computation(run_output, generat
     assert np.isclose(r50, 1 / passed.mean(), rtol=1e-3)  # the table prints 4 significant digits
     assert abs(np.mean(signal["substructure_dnn_top"][top] >= threshold) - 0.5) < 0.1
     mass = background["msoftdrop"][qcd]
-    jsd = jensen_shannon(np.histogram(mass[passed], MASS_BINS)[0], np.histogram(mass[~passed], MASS_BINS)[0])
+    jsd = jensen_shannon(
+        np.histogram(mass[passed], MASS_BINS)[0], np.histogram(mass[~passed], MASS_BINS)[0]
+    )
     assert np.isclose(inv_jsd50, 1 / jsd, rtol=1e-3)
     assert (report_dir / "sculpting_substructure_dnn_top.png").exists()
     assert (report_dir / "r50_vs_inv_jsd50.png").exists()

@@ -29,7 +29,9 @@ def tagged():
     mass = np.where(labels == 1, rng.normal(172.0, 20.0, n), rng.gamma(2.0, 35.0, n))
     noise = rng.normal(0.0, 1.0, n)
     plain = 1.0 / (1.0 + np.exp(-(2.0 * labels - 1.0 + noise)))
-    sculpted = 1.0 / (1.0 + np.exp(-(2.0 * labels - 1.0 + noise + np.where(labels == 0, mass / 30.0, 0.0))))
+    sculpted = 1.0 / (
+        1.0 + np.exp(-(2.0 * labels - 1.0 + noise + np.where(labels == 0, mass / 30.0, 0.0)))
+    )
     return labels, mass, plain, sculpted
 
 
@@ -37,11 +39,21 @@ def test_hists_bin_like_the_studies_processor_runs(tagged):
     labels, mass, plain, _ = tagged
     signal, background = mass_score_hists(plain, labels, mass)
     for h in (signal, background):
-        assert (len(h.axes["mass"]), h.axes["mass"].edges[0], h.axes["mass"].edges[-1]) == STUDY_MASS_BINS
+        assert (
+            len(h.axes["mass"]),
+            h.axes["mass"].edges[0],
+            h.axes["mass"].edges[-1],
+        ) == STUDY_MASS_BINS
         assert len(h.axes["score"]) == STUDY_SCORE_BINS
-    assert signal.sum(flow=True) == (labels == 1).sum() and background.sum(flow=True) == (labels == 0).sum()
-    expected, _, _ = np.histogram2d(mass[labels == 0], plain[labels == 0],
-                                    bins=[background.axes["mass"].edges, background.axes["score"].edges])
+    assert (
+        signal.sum(flow=True) == (labels == 1).sum()
+        and background.sum(flow=True) == (labels == 0).sum()
+    )
+    expected, _, _ = np.histogram2d(
+        mass[labels == 0],
+        plain[labels == 0],
+        bins=[background.axes["mass"].edges, background.axes["score"].edges],
+    )
     np.testing.assert_array_equal(background.values(), expected)
 
 
@@ -61,8 +73,11 @@ def test_measure_adds_the_ceiling_at_the_measured_r50(tagged):
     labels, mass, plain, _ = tagged
     point = measure(plain, labels, mass)
     signal, background = mass_score_hists(plain, labels, mass)
-    assert point == {"r50": r50(signal, background), "inv_jsd50": r50_inv_jsd50(plain, labels, mass)[1],
-                     "inv_jsd50_ceiling": inv_jsd_ceiling(background, 1.0 / r50(signal, background))}
+    assert point == {
+        "r50": r50(signal, background),
+        "inv_jsd50": r50_inv_jsd50(plain, labels, mass)[1],
+        "inv_jsd50_ceiling": inv_jsd_ceiling(background, 1.0 / r50(signal, background)),
+    }
 
 
 def test_ceiling_curve_spans_the_target_plane_and_falls_with_rejection(tagged):
@@ -79,8 +94,16 @@ def test_working_points_at_each_efficiency(tagged):
     labels, mass, plain, _ = tagged
     points = working_points(plain, labels, mass, (0.3, 0.7))
     signal, background = mass_score_hists(plain, labels, mass)
-    assert points == {"0.3": {"rejection": rejection(signal, background, 0.3), "inv_jsd": inv_jsd(signal, background, 0.3)},
-                      "0.7": {"rejection": rejection(signal, background, 0.7), "inv_jsd": inv_jsd(signal, background, 0.7)}}
+    assert points == {
+        "0.3": {
+            "rejection": rejection(signal, background, 0.3),
+            "inv_jsd": inv_jsd(signal, background, 0.3),
+        },
+        "0.7": {
+            "rejection": rejection(signal, background, 0.7),
+            "inv_jsd": inv_jsd(signal, background, 0.7),
+        },
+    }
     assert points["0.3"]["rejection"] > points["0.7"]["rejection"]
 
 
@@ -93,7 +116,7 @@ def test_top_window_excess_sees_the_fake_peak_only_of_a_sculpting_score(tagged):
 def test_resampled_rows_draw_with_replacement_reproducibly():
     first = list(resampled_rows(50, 3, np.random.default_rng(1)))
     again = list(resampled_rows(50, 3, np.random.default_rng(1)))
-    assert len(first) == 3 and all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert len(first) == 3 and all(np.array_equal(a, b) for a, b in zip(first, again, strict=False))
     assert all(rows.shape == (50,) and rows.min() >= 0 and rows.max() < 50 for rows in first)
     assert any(len(np.unique(rows)) < 50 for rows in first)
 
@@ -105,4 +128,6 @@ def test_bootstrap_spreads(tagged):
     assert all(value > 0 for value in spread.values())
     assert bootstrap_std(plain, sculpted, labels, mass, resamplings=4) == spread  # seeded
     # a tagger against itself sits at 1/JSD50 = plain: its target fraction never moves
-    assert bootstrap_std(plain, plain, labels, mass, resamplings=3)["target_fraction"] == pytest.approx(0.0, abs=1e-12)
+    assert bootstrap_std(plain, plain, labels, mass, resamplings=3)[
+        "target_fraction"
+    ] == pytest.approx(0.0, abs=1e-12)

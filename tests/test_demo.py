@@ -9,6 +9,7 @@ import awkward as ak
 import numpy as np
 import pytest
 from coffea.util import load
+from hepml_processors import TaggingProcessor
 from matplotlib.container import ErrorbarContainer
 from matplotlib.legend import Legend
 from matplotlib.patches import StepPatch
@@ -16,20 +17,48 @@ from real_cms import open_events
 from rich.console import Console
 
 from hepml_coffea import attach, get_registry
-from hepml_coffea.demo import builtin_fatjet_plugins, demo_fileset, jet_tables, rank_correlation, score_figure
+from hepml_coffea.demo import (
+    builtin_fatjet_plugins,
+    demo_fileset,
+    jet_tables,
+    rank_correlation,
+    score_figure,
+)
 from hepml_coffea.execution import run_processor
-from hepml_processors import TaggingProcessor
 
-BUILTIN_TAGGERS = {"cutbased", "substructure_dnn", "topodnn", "pfn", "pfn_md", "pfn_ddt", "efn", "deeptop_cnn",
-                   "particlenet_lite"}
-NOISE = ("oneDNN", "absl", "cpu_feature_guard", "retracing", "RuntimeWarning", "Missing cross-reference",
-         "already exists")
+BUILTIN_TAGGERS = {
+    "cutbased",
+    "substructure_dnn",
+    "topodnn",
+    "pfn",
+    "pfn_md",
+    "pfn_ddt",
+    "efn",
+    "deeptop_cnn",
+    "particlenet_lite",
+}
+NOISE = (
+    "oneDNN",
+    "absl",
+    "cpu_feature_guard",
+    "retracing",
+    "RuntimeWarning",
+    "Missing cross-reference",
+    "already exists",
+)
 
 
 def test_demo_runs_on_the_shipped_cms_files_without_log_noise(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # a user's shell sets none
-    result = subprocess.run([sys.executable, "-m", "hepml_coffea.cli", "demo", "--output-dir", str(tmp_path)],
-                            capture_output=True, text=True, env=env, check=True)
+    env = {
+        k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"
+    }  # a user's shell sets none
+    result = subprocess.run(
+        [sys.executable, "-m", "hepml_coffea.cli", "demo", "--output-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     out = result.stdout
     assert "particleNet_TvsQCD" in out and "Spearman" in out
     assert all(f"{name}_top" in out for name in BUILTIN_TAGGERS)
@@ -60,10 +89,14 @@ def _cells(text: str) -> dict[str, list[str]]:
 
 def test_jet_tables_fit_80_columns_and_keep_every_value_whole():
     jets = ak.flatten(attach(open_events("pfnano"), ["cutbased"]).FatJet)
-    columns = [c for name in builtin_fatjet_plugins() for c in get_registry().get(name).column_names]
+    columns = [
+        c for name in builtin_fatjet_plugins() for c in get_registry().get(name).column_names
+    ]
     assert len(columns) == len(BUILTIN_TAGGERS)
     rng = np.random.default_rng(0)
-    for column in columns:  # scores of the demo's width for every built-in column, without loading nine models
+    for column in (
+        columns
+    ):  # scores of the demo's width for every built-in column, without loading nine models
         jets = ak.with_field(jets, rng.uniform(size=len(jets)), column)
     scores, correlations = (_render(table) for table in jet_tables(jets, columns))
     for text in (scores, correlations):
@@ -75,7 +108,10 @@ def test_jet_tables_fit_80_columns_and_keep_every_value_whole():
     assert cells["CMS particleNet_TvsQCD"] == [f"{s:.3f}" for s in jets.particleNet_TvsQCD[:n_jets]]
     for column in columns:
         assert cells[column] == [f"{s:.3f}" for s in jets[column][:n_jets]]
-    rho = {column: f"{rank_correlation(jets[column], jets.particleNet_TvsQCD):+.2f}" for column in columns}
+    rho = {
+        column: f"{rank_correlation(jets[column], jets.particleNet_TvsQCD):+.2f}"
+        for column in columns
+    }
     assert _cells(correlations) == {c: [r] for c, r in rho.items()}
 
 
@@ -97,7 +133,9 @@ def test_score_figure_has_one_labelled_step_histogram_per_tagger(four_tagger_out
         titles.add(legend.get_title().get_text())
         assert [t.get_text() for t in legend.get_texts()] == ["cms_pfnano (24 jets)"]
         steps = [patch for patch in ax.patches if isinstance(patch, StepPatch)]
-        assert sum(step.get_data().values.sum() for step in steps) == 24  # every jet, drawn as steps
+        assert (
+            sum(step.get_data().values.sum() for step in steps) == 24
+        )  # every jet, drawn as steps
         assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert titles == columns
     assert "CMS simulation" in fig.get_suptitle()

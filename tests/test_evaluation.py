@@ -21,10 +21,24 @@ def test_roc_curve_matches_background_rejection():
 
 def test_table_orders_by_auc_and_marks_networkless_taggers():
     def evaluation(name, auc, parameters, rate):
-        return TaggerEvaluation(name, f"{name}_top", auc, 0.9, 100.0, 20.0, parameters, rate, 10, 10,
-                                np.zeros(20), np.r_[np.ones(10), np.zeros(10)])
+        return TaggerEvaluation(
+            name,
+            f"{name}_top",
+            auc,
+            0.9,
+            100.0,
+            20.0,
+            parameters,
+            rate,
+            10,
+            10,
+            np.zeros(20),
+            np.r_[np.ones(10), np.zeros(10)],
+        )
 
-    table = evaluation_table([evaluation("cutbased", 0.9, 0, None), evaluation("pfn", 0.98, 1234, 5000.0)])
+    table = evaluation_table(
+        [evaluation("cutbased", 0.9, 0, None), evaluation("pfn", 0.98, 1234, 5000.0)]
+    )
     rows = table.splitlines()[2:]
     assert rows[0].startswith("| pfn_top | 0.9800") and "1,234" in rows[0] and "5,000" in rows[0]
     assert rows[1].startswith("| cutbased_top") and rows[1].endswith("| - | - |")
@@ -32,15 +46,32 @@ def test_table_orders_by_auc_and_marks_networkless_taggers():
 
 def test_evaluate_command_writes_table_json_and_plots(generated_ttbar_qcd, tmp_path, capsys):
     signal, background = generated_ttbar_qcd
-    code = main(["evaluate", "--plugins", "cutbased,substructure_dnn", "--signal", str(signal),
-                 "--background", str(background), "--output-dir", str(tmp_path), "--quiet"])
+    code = main(
+        [
+            "evaluate",
+            "--plugins",
+            "cutbased,substructure_dnn",
+            "--signal",
+            str(signal),
+            "--background",
+            str(background),
+            "--output-dir",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert code == 0
     record = json.loads((tmp_path / "evaluation.json").read_text())
     results = {r["plugin"]: r for r in record["results"]}
     assert set(results) == {"cutbased", "substructure_dnn"}
-    assert results["substructure_dnn"]["parameters"] > 1000 and results["substructure_dnn"]["jets_per_second"] > 0
+    assert (
+        results["substructure_dnn"]["parameters"] > 1000
+        and results["substructure_dnn"]["jets_per_second"] > 0
+    )
     assert results["cutbased"]["parameters"] == 0 and 0.8 < results["cutbased"]["auc"] < 1.0
     assert results["cutbased"]["n_signal"] == results["substructure_dnn"]["n_signal"] > 50
     assert record["provenance"]["command"].startswith("hepml-coffea evaluate")
-    assert (tmp_path / "roc.png").stat().st_size > 10_000 and (tmp_path / "scores.png").stat().st_size > 10_000
+    assert (tmp_path / "roc.png").stat().st_size > 10_000 and (
+        tmp_path / "scores.png"
+    ).stat().st_size > 10_000
     assert "| substructure_dnn_top |" in capsys.readouterr().out

@@ -8,25 +8,32 @@ from broken_inputs import REFUSED_UP_FRONT, broken_input
 from coffea import processor
 from coffea.nanoevents import PFNanoAODSchema
 from distributed import Client, LocalCluster
+from hepml_processors import TaggingProcessor
 
 from hepml_coffea import ConfigurationError, FilesetError, InputFileError, runtime
 from hepml_coffea.data import cms_file
 from hepml_coffea.execution import normalise_fileset, run_processor, runner_fileset
-from hepml_processors import TaggingProcessor
 
 
 @pytest.fixture(scope="module")
 def fileset():
-    return normalise_fileset({
-        "pfnano": {"files": {str(cms_file("pfnano")): "Events"}},
-        "drell_yan": [str(cms_file("drell_yan"))],
-    })
+    return normalise_fileset(
+        {
+            "pfnano": {"files": {str(cms_file("pfnano")): "Events"}},
+            "drell_yan": [str(cms_file("drell_yan"))],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def reference(fileset, dnn_plugin):
-    return run_processor(TaggingProcessor(["cutbased", dnn_plugin]), fileset, executor="iterative",
-                         chunksize=3, progress=False)
+    return run_processor(
+        TaggingProcessor(["cutbased", dnn_plugin]),
+        fileset,
+        executor="iterative",
+        chunksize=3,
+        progress=False,
+    )
 
 
 def _assert_same(output, reference):
@@ -37,8 +44,12 @@ def _assert_same(output, reference):
 
 
 def test_reference_output_counts_the_real_files(reference):
-    assert reference["cutflow"]["pfnano"] == {"events": 10, "events with a jet": 10, "jets": 24,
-                                              "selected jets": 24}
+    assert reference["cutflow"]["pfnano"] == {
+        "events": 10,
+        "events with a jet": 10,
+        "jets": 24,
+        "selected jets": 24,
+    }
     assert reference["cutflow"]["drell_yan"]["events"] == 40
     assert reference["cutflow"]["drell_yan"]["jets"] == 0
     dnn = reference["hists"]["substructure_dnn_top"]
@@ -46,21 +57,42 @@ def test_reference_output_counts_the_real_files(reference):
 
 
 def test_futures_executor_matches(fileset, dnn_plugin, reference):
-    output = run_processor(TaggingProcessor(["cutbased", dnn_plugin]), fileset, executor="futures",
-                           workers=2, chunksize=3, progress=False)
+    output = run_processor(
+        TaggingProcessor(["cutbased", dnn_plugin]),
+        fileset,
+        executor="futures",
+        workers=2,
+        chunksize=3,
+        progress=False,
+    )
     _assert_same(output, reference)
 
 
-def test_distributed_cluster_runner_and_apply_to_fileset_match_and_load_once_per_worker(fileset, dnn_plugin, reference):
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        output = run_processor(TaggingProcessor(["cutbased", dnn_plugin]), fileset, executor="dask",
-                               chunksize=2, scheduler=cluster.scheduler_address, progress=False)
+def test_distributed_cluster_runner_and_apply_to_fileset_match_and_load_once_per_worker(
+    fileset, dnn_plugin, reference
+):
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        output = run_processor(
+            TaggingProcessor(["cutbased", dnn_plugin]),
+            fileset,
+            executor="dask",
+            chunksize=2,
+            scheduler=cluster.scheduler_address,
+            progress=False,
+        )
         with Client(cluster) as client:
             loads = client.run(runtime.load_count)
-            runner = processor.Runner(executor=processor.DaskExecutor(client=client, status=False),
-                                      schema=PFNanoAODSchema, chunksize=3)
-            runner_output = runner(runner_fileset(fileset),
-                                   processor_instance=TaggingProcessor(["cutbased", dnn_plugin]))
+            runner = processor.Runner(
+                executor=processor.DaskExecutor(client=client, status=False),
+                schema=PFNanoAODSchema,
+                chunksize=3,
+            )
+            runner_output = runner(
+                runner_fileset(fileset),
+                processor_instance=TaggingProcessor(["cutbased", dnn_plugin]),
+            )
             loads_after_runner = client.run(runtime.load_count)
     _assert_same(output, reference)
     _assert_same(runner_output, reference)
@@ -71,8 +103,14 @@ def test_distributed_cluster_runner_and_apply_to_fileset_match_and_load_once_per
 
 
 def test_local_dask_executor_without_scheduler_matches(fileset, reference):
-    output = run_processor(TaggingProcessor(["cutbased"]), fileset, executor="dask", workers=1,
-                           chunksize=4, progress=False)
+    output = run_processor(
+        TaggingProcessor(["cutbased"]),
+        fileset,
+        executor="dask",
+        workers=1,
+        chunksize=4,
+        progress=False,
+    )
     assert output["cutflow"] == reference["cutflow"]
     assert output["hists"]["cutbased_top"] == reference["hists"]["cutbased_top"]
 
@@ -88,8 +126,14 @@ def test_bad_filesets_and_options_are_refused(tmp_path):
         from hepml_coffea import Output, Plugin, PluginKind
         from hepml_coffea.features import top_window_features
 
-        other = Plugin(name="pf", kind=PluginKind.PILEUP_REGRESSION, collection="PFCands",
-                       required_branches=("PFCands_pt",), outputs=(Output("w"),), features=top_window_features)
+        other = Plugin(
+            name="pf",
+            kind=PluginKind.PILEUP_REGRESSION,
+            collection="PFCands",
+            required_branches=("PFCands_pt",),
+            outputs=(Output("w"),),
+            features=top_window_features,
+        )
         TaggingProcessor(["cutbased", other])
 
 
@@ -99,8 +143,13 @@ def test_run_processor_refuses_a_broken_file_before_any_executor_starts(tmp_path
     fileset = {"ttbar": {"files": {str(path): tree}}}
     # no scheduler listens there: reaching it would fail differently, after a connection timeout
     with pytest.raises(InputFileError) as info:
-        run_processor(TaggingProcessor(["cutbased"]), fileset, executor="dask", scheduler="tcp://127.0.0.1:9",
-                      progress=False)
+        run_processor(
+            TaggingProcessor(["cutbased"]),
+            fileset,
+            executor="dask",
+            scheduler="tcp://127.0.0.1:9",
+            progress=False,
+        )
     assert info.value.path == str(path)
     assert str(info.value).startswith(f"{path} {REFUSED_UP_FRONT[kind]}")
 
@@ -114,7 +163,15 @@ def test_a_basket_that_cannot_be_read_is_not_retried_and_names_the_file(tmp_path
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(expected, match=re.escape(f"{path} could not be read at entries 0-5")):
-            run_processor(TaggingProcessor(["cutbased"]), fileset, executor=executor, workers=1, chunksize=4,
-                          progress=False)
+            run_processor(
+                TaggingProcessor(["cutbased"]),
+                fileset,
+                executor=executor,
+                workers=1,
+                chunksize=4,
+                progress=False,
+            )
     assert not [w for w in caught if "Performed attempt" in str(w.message)]
-    assert "Performed attempt" not in capfd.readouterr().err  # retries in worker processes warn there
+    assert (
+        "Performed attempt" not in capfd.readouterr().err
+    )  # retries in worker processes warn there

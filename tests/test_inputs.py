@@ -29,7 +29,9 @@ def test_a_broken_file_is_named_with_its_problem(tmp_path, kind):
 def test_a_truncated_file_states_how_much_is_missing(tmp_path):
     path, _ = broken_input("truncated", tmp_path)
     full = cms_file("pfnano").stat().st_size
-    with pytest.raises(InputFileError, match=rf"\({full // 2} of the {full} bytes its header records\); re-copy"):
+    with pytest.raises(
+        InputFileError, match=rf"\({full // 2} of the {full} bytes its header records\); re-copy"
+    ):
         check_input_file(path)
 
 
@@ -41,7 +43,9 @@ def test_a_file_cut_inside_its_header_is_not_readable(tmp_path):
 
 
 def test_an_object_that_is_not_a_tree_is_refused():
-    with pytest.raises(InputFileError, match="holds 'tag' as a TObjString, not a TTree; fix the tree name"):
+    with pytest.raises(
+        InputFileError, match="holds 'tag' as a TObjString, not a TTree; fix the tree name"
+    ):
         check_input_file(cms_file("pfnano"), "tag")
 
 
@@ -49,5 +53,9 @@ def test_check_fileset_checks_local_files_and_leaves_urls_to_the_executors(tmp_p
     path, _ = broken_input("empty", tmp_path)
     check_fileset({"remote": {"files": {"root://eos.example//ttbar.root": "Events"}}})
     with pytest.raises(InputFileError, match="ttbar.root is empty"):
-        check_fileset({"ok": {"files": {str(cms_file("pfnano")): "Events"}},
-                       "broken": {"files": {str(path): "Events"}}})
+        check_fileset(
+            {
+                "ok": {"files": {str(cms_file("pfnano")): "Events"}},
+                "broken": {"files": {str(path): "Events"}},
+            }
+        )

@@ -57,8 +57,14 @@ def test_channels_selects_a_slice_and_round_trips_its_config():
 
 def test_mass_dependent_shift_is_the_numpy_profile():
     centres, thresholds = (15.0, 45.0, 120.0, 175.0, 260.0), (-2.0, -1.0, 0.5, 2.5, 1.0)
-    profile = MassProfile(centres=centres, thresholds=thresholds, signal_efficiency=0.5, strength=1.0,
-                          background_efficiency=0.01, background_efficiencies=(0.01,) * 5)
+    profile = MassProfile(
+        centres=centres,
+        thresholds=thresholds,
+        signal_efficiency=0.5,
+        strength=1.0,
+        background_efficiency=0.01,
+        background_efficiencies=(0.01,) * 5,
+    )
     rng = np.random.default_rng(2)
     # masses inside, between and beyond the centres; scores including exactly 0 and 1
     mass = np.r_[-10.0, 0.0, centres, 300.0, 1e4, rng.uniform(0, 320, 200)].astype("float32")

@@ -17,8 +17,15 @@ STUDIES = REPO / "studies"
 
 # the recipes behind shipped artifacts and docs, and their shared helper
 STUDY_FILES = {
-    "tagger_zoo.sh", "mass_decorrelation.py", "decorrelation_frontier.py", "decorrelation_combinations.py",
-    "select_decorrelated.py", "select_mass_profile.py", "sanity_samples.py", "zoo.py", "README.md",
+    "tagger_zoo.sh",
+    "mass_decorrelation.py",
+    "decorrelation_frontier.py",
+    "decorrelation_combinations.py",
+    "select_decorrelated.py",
+    "select_mass_profile.py",
+    "sanity_samples.py",
+    "zoo.py",
+    "README.md",
 }
 
 # `benchmarks/x` or `studies/x` at the start of a path (not `docs/benchmarks.md`, not `a/studies/x`)
@@ -30,12 +37,17 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _is_benchmark_file(name: str) -> bool:
-    return (name.startswith("bench_") and name.endswith(".py")) or name in {"timing.py", "README.md"}
+    return (name.startswith("bench_") and name.endswith(".py")) or name in {
+        "timing.py",
+        "README.md",
+    }
 
 
 def test_benchmarks_holds_only_speed_and_memory_benchmarks():
     others = [p.name for p in _files(BENCHMARKS) if not _is_benchmark_file(p.name)]
-    assert not others, f"benchmarks/ is for speed and memory only (bench_*.py, timing.py); move {others} to studies/"
+    assert not others, (
+        f"benchmarks/ is for speed and memory only (bench_*.py, timing.py); move {others} to studies/"
+    )
 
 
 def test_studies_hold_the_recipes():
@@ -48,15 +60,25 @@ def test_studies_hold_the_recipes():
 def test_a_study_does_not_import_a_benchmark():
     benchmark_modules = {p.stem for p in BENCHMARKS.glob("*.py")}
     for script in STUDIES.glob("*.py"):
-        imported = set(re.findall(r"^\s*(?:from|import)\s+(\w+)", script.read_text(), flags=re.MULTILINE))
-        assert not imported & benchmark_modules, f"{script.name} imports {sorted(imported & benchmark_modules)}"
+        imported = set(
+            re.findall(r"^\s*(?:from|import)\s+(\w+)", script.read_text(), flags=re.MULTILINE)
+        )
+        assert not imported & benchmark_modules, (
+            f"{script.name} imports {sorted(imported & benchmark_modules)}"
+        )
 
 
 def _referring_files() -> list[Path]:
     docs = REPO / "docs"
-    files = [REPO / "README.md", *docs.rglob("*.md"), *docs.rglob("*.json"),
-             *(REPO / "notebooks").glob("*.ipynb"), *(REPO / "plugins" / "artifacts").glob("*/model.json"),
-             *_files(BENCHMARKS), *_files(STUDIES)]
+    files = [
+        REPO / "README.md",
+        *docs.rglob("*.md"),
+        *docs.rglob("*.json"),
+        *(REPO / "notebooks").glob("*.ipynb"),
+        *(REPO / "plugins" / "artifacts").glob("*/model.json"),
+        *_files(BENCHMARKS),
+        *_files(STUDIES),
+    ]
     return [p for p in files if p.suffix in {".md", ".json", ".ipynb", ".py", ".sh"}]
 
 
@@ -79,7 +101,11 @@ def test_scripts_outside_tests_are_not_collected():
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert config["testpaths"] == ["tests"]
     for folder in (BENCHMARKS, STUDIES):
-        named_like_tests = [p.name for p in folder.glob("*.py") if p.name.startswith("test_") or p.stem.endswith("_test")]
+        named_like_tests = [
+            p.name
+            for p in folder.glob("*.py")
+            if p.name.startswith("test_") or p.stem.endswith("_test")
+        ]
         assert not named_like_tests, f"{folder.name}/ files named like tests: {named_like_tests}"
 
 
@@ -93,13 +119,19 @@ def test_every_study_module_is_a_script_or_a_helper_of_one():
     imports = " ".join(p.read_text() for p in scripts)
     for module in STUDIES.glob("*.py"):
         if module not in scripts:
-            assert re.search(rf"^\s*(?:from|import)\s+{module.stem}\b", imports, flags=re.MULTILINE), (
-                f"studies/{module.name} is neither a script nor imported by one")
+            assert re.search(
+                rf"^\s*(?:from|import)\s+{module.stem}\b", imports, flags=re.MULTILINE
+            ), f"studies/{module.name} is neither a script nor imported by one"
 
 
 @pytest.mark.parametrize("script", _study_scripts(), ids=lambda p: p.name)
 def test_study_answers_help_from_another_directory(script, tmp_path):
-    result = subprocess.run([sys.executable, str(script), "--help"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(script), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout

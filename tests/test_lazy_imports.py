@@ -20,17 +20,26 @@ print("LOADED", loaded[:3])
 
 
 def _loaded_modules(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", CHECK.format(code=code)], capture_output=True, text=True,
-                            cwd=TESTS, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK.format(code=code)],
+        capture_output=True,
+        text=True,
+        cwd=TESTS,
+        check=True,
+    )
     return result.stdout.splitlines()[-1]
 
 
-@pytest.mark.parametrize("code", [
-    "from hepml_coffea import get_registry; assert len(get_registry().plugins) > 5",
-    "from hepml_coffea.cli import main; assert main(['plugins', '--json']) == 0",
-    "from hepml_coffea.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
-    "from hepml_coffea.cli import main\ntry:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass",
-], ids=["registry", "plugins", "help", "run-help"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from hepml_coffea import get_registry; assert len(get_registry().plugins) > 5",
+        "from hepml_coffea.cli import main; assert main(['plugins', '--json']) == 0",
+        "from hepml_coffea.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+        "from hepml_coffea.cli import main\ntry:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass",
+    ],
+    ids=["registry", "plugins", "help", "run-help"],
+)
 def test_no_tensorflow_for_listing_or_help(code):
     assert _loaded_modules(code) == "LOADED []"
 

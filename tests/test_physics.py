@@ -11,17 +11,26 @@ import math
 
 import numpy as np
 import pytest
+from hepml_processors import TaggingProcessor
 
 from hepml_coffea.artifacts import read_card
 from hepml_coffea.decorrelation import inv_jsd50, inv_jsd_ceiling, r50, select_classes
 from hepml_coffea.execution import normalise_fileset, run_processor
 from hepml_coffea.registry import get_registry
 from hepml_coffea.samples.cache import cached_sample
-from hepml_processors import TaggingProcessor
 
 pytestmark = pytest.mark.slow
 
-NETWORKS = ["substructure_dnn", "topodnn", "efn", "pfn", "pfn_md", "pfn_ddt", "deeptop_cnn", "particlenet_lite"]
+NETWORKS = [
+    "substructure_dnn",
+    "topodnn",
+    "efn",
+    "pfn",
+    "pfn_md",
+    "pfn_ddt",
+    "deeptop_cnn",
+    "particlenet_lite",
+]
 MASS_DECORRELATED = ["pfn_md", "pfn_ddt"]
 #: standard errors a fresh AUC may fall below the one its card records (both samples' errors)
 AUC_TOLERANCE_SIGMAS = 4.0
@@ -35,14 +44,18 @@ SCULPTING_RATIO = 3.0
 @pytest.fixture(scope="module")
 def fresh_hists():
     """(signal, background) (mass, score) histograms of every network on fresh top and QCD jets."""
-    fileset = normalise_fileset({
-        "ttbar": [str(cached_sample("ttbar", 6000, seed=201, jobs=2))],
-        "qcd": [str(cached_sample("qcd", 10000, seed=202, jobs=2))],
-    })
+    fileset = normalise_fileset(
+        {
+            "ttbar": [str(cached_sample("ttbar", 6000, seed=201, jobs=2))],
+            "qcd": [str(cached_sample("qcd", 10000, seed=202, jobs=2))],
+        }
+    )
     processor = TaggingProcessor(NETWORKS, truth_label="truthLabel", score_bins=1000)
     hists = run_processor(processor, fileset, executor="iterative", progress=False)["hists"]
-    return {name: select_classes(hists[f"{name}_top"], signal_dataset="ttbar", background_dataset="qcd")
-            for name in NETWORKS}
+    return {
+        name: select_classes(hists[f"{name}_top"], signal_dataset="ttbar", background_dataset="qcd")
+        for name in NETWORKS
+    }
 
 
 def binned_auc(signal, background) -> float:
@@ -55,7 +68,7 @@ def binned_auc(signal, background) -> float:
 def auc_standard_error(auc: float, n_signal: float, n_background: float) -> float:
     """Hanley and McNeil (1982): the standard error of an AUC measured on these many jets."""
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    variance = (auc * (1 - auc) + (n_signal - 1) * (q1 - auc**2) + (n_background - 1) * (q2 - auc**2))
+    variance = auc * (1 - auc) + (n_signal - 1) * (q1 - auc**2) + (n_background - 1) * (q2 - auc**2)
     return math.sqrt(variance / (n_signal * n_background))
 
 
@@ -66,18 +79,24 @@ def test_network_reaches_the_auc_its_card_records_on_fresh_jets(fresh_hists, nam
     assert n_signal > 1000 and n_background > 3000
     card = read_card(get_registry().get(name).artifact, name).metrics
     auc = binned_auc(signal, background)
-    error = math.hypot(auc_standard_error(card["auc"], card["n_signal"], card["n_background"]),
-                       auc_standard_error(auc, n_signal, n_background))
-    print(f"{name}: AUC {auc:.4f} on {n_signal:.0f} top and {n_background:.0f} QCD jets; "
-          f"card {card['auc']:.4f} +- {error:.4f}")
+    error = math.hypot(
+        auc_standard_error(card["auc"], card["n_signal"], card["n_background"]),
+        auc_standard_error(auc, n_signal, n_background),
+    )
+    print(
+        f"{name}: AUC {auc:.4f} on {n_signal:.0f} top and {n_background:.0f} QCD jets; "
+        f"card {card['auc']:.4f} +- {error:.4f}"
+    )
     assert auc > card["auc"] - AUC_TOLERANCE_SIGMAS * error
 
 
 @pytest.mark.parametrize("name", MASS_DECORRELATED)
 def test_mass_decorrelated_tagger_sculpts_the_qcd_mass_less_than_the_plain_pfn(fresh_hists, name):
     plain, decorrelated = inv_jsd50(*fresh_hists["pfn"]), inv_jsd50(*fresh_hists[name])
-    print(f"{name}: 1/JSD50 {decorrelated:.1f} (R50 {r50(*fresh_hists[name]):.1f}); "
-          f"pfn: 1/JSD50 {plain:.2f} (R50 {r50(*fresh_hists['pfn']):.1f})")
+    print(
+        f"{name}: 1/JSD50 {decorrelated:.1f} (R50 {r50(*fresh_hists[name]):.1f}); "
+        f"pfn: 1/JSD50 {plain:.2f} (R50 {r50(*fresh_hists['pfn']):.1f})"
+    )
     assert decorrelated > SCULPTING_RATIO * plain
 
 

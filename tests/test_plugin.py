@@ -5,8 +5,14 @@ from hepml_coffea.features import top_window_features
 
 
 def make(**overrides):
-    fields = dict(name="good", kind="tagger", collection="FatJet", required_branches=("FatJet_tau2",),
-                  outputs=(Output("top"),), features=top_window_features)
+    fields = dict(
+        name="good",
+        kind="tagger",
+        collection="FatJet",
+        required_branches=("FatJet_tau2",),
+        outputs=(Output("top"),),
+        features=top_window_features,
+    )
     fields.update(overrides)
     return Plugin(**fields)
 
@@ -32,7 +38,9 @@ def test_inconsistent_declarations_are_rejected(overrides, message):
 
 
 def test_unknown_kind_and_bad_output_range_are_rejected():
-    with pytest.raises(PluginDefinitionError, match=r"kind 'regressor' is not one of 'tagger', 'pileup-regression'"):
+    with pytest.raises(
+        PluginDefinitionError, match=r"kind 'regressor' is not one of 'tagger', 'pileup-regression'"
+    ):
         make(kind="regressor")
     with pytest.raises(PluginDefinitionError, match="dtype 'float33' is not a numpy dtype"):
         Output("top", dtype="float33")

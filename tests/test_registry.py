@@ -48,8 +48,14 @@ def test_unknown_name_lists_known_plugins():
 
 
 def _plugin(name, kind=PluginKind.TAGGER):
-    return Plugin(name=name, kind=kind, collection="FatJet", required_branches=("FatJet_tau2",),
-                  outputs=(Output("score"),), features=top_window_features)
+    return Plugin(
+        name=name,
+        kind=kind,
+        collection="FatJet",
+        required_branches=("FatJet_tau2",),
+        outputs=(Output("score"),),
+        features=top_window_features,
+    )
 
 
 def _module(**hooks):
@@ -61,15 +67,24 @@ def _module(**hooks):
 
 def test_every_hook_registers_its_kind():
     registry = Registry(autoload=False)
-    registry.register(_module(
-        hepml_register_taggers=lambda: [_plugin("tag_a")],
-        hepml_register_pileup_regressions=lambda: [_plugin("pu_a", PluginKind.PILEUP_REGRESSION)],
-        hepml_register_anomaly_scores=lambda: [_plugin("ad_a", PluginKind.ANOMALY_SCORE)],
-        hepml_register_custom_objects=lambda: {"MyLayer": int},
-    ), name="local", distribution="my-dist")
+    registry.register(
+        _module(
+            hepml_register_taggers=lambda: [_plugin("tag_a")],
+            hepml_register_pileup_regressions=lambda: [
+                _plugin("pu_a", PluginKind.PILEUP_REGRESSION)
+            ],
+            hepml_register_anomaly_scores=lambda: [_plugin("ad_a", PluginKind.ANOMALY_SCORE)],
+            hepml_register_custom_objects=lambda: {"MyLayer": int},
+        ),
+        name="local",
+        distribution="my-dist",
+    )
     kinds = {name: p.kind for name, p in registry.plugins.items() if p.package == "my-dist"}
-    assert kinds == {"tag_a": PluginKind.TAGGER, "pu_a": PluginKind.PILEUP_REGRESSION,
-                     "ad_a": PluginKind.ANOMALY_SCORE}
+    assert kinds == {
+        "tag_a": PluginKind.TAGGER,
+        "pu_a": PluginKind.PILEUP_REGRESSION,
+        "ad_a": PluginKind.ANOMALY_SCORE,
+    }
     assert registry.custom_objects()["MyLayer"] is int
 
 
@@ -79,10 +94,20 @@ def test_misbehaving_packages_warn_and_are_skipped():
     def broken():
         raise RuntimeError("model zoo offline")
 
-    registry.register(_module(hepml_register_taggers=broken), name="broken", distribution="broken-dist")
-    registry.register(_module(hepml_register_taggers=lambda: ["not a plugin", _plugin("cutbased"),
-                                                              _plugin("wrong", PluginKind.ANOMALY_SCORE)]),
-                      name="sloppy", distribution="sloppy-dist")
+    registry.register(
+        _module(hepml_register_taggers=broken), name="broken", distribution="broken-dist"
+    )
+    registry.register(
+        _module(
+            hepml_register_taggers=lambda: [
+                "not a plugin",
+                _plugin("cutbased"),
+                _plugin("wrong", PluginKind.ANOMALY_SCORE),
+            ]
+        ),
+        name="sloppy",
+        distribution="sloppy-dist",
+    )
     with pytest.warns(PluginLoadWarning) as record:
         plugins = registry.plugins
     messages = "\n".join(str(w.message) for w in record)
@@ -96,7 +121,9 @@ def test_misbehaving_packages_warn_and_are_skipped():
 
 def test_hook_name_typos_are_caught():
     registry = Registry(autoload=False)
-    with pytest.raises(PluginDefinitionError, match=r"'typo'.*hepml_register_tagers.*hepml_register_taggers"):
+    with pytest.raises(
+        PluginDefinitionError, match=r"'typo'.*hepml_register_tagers.*hepml_register_taggers"
+    ):
         registry.register(_module(hepml_register_tagers=lambda: []), name="typo")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -115,7 +142,9 @@ def test_entry_point_name_clash_between_packages_warns(monkeypatch):
     impostor = EntryPoint(name="cutbased", value="json", group="hepml_coffea")._for(FakeDist())
     real = list(registry_module.entry_points(group="hepml_coffea"))
     monkeypatch.setattr(registry_module, "entry_points", lambda group: [*real, impostor])
-    with pytest.warns(PluginLoadWarning, match="'impostor-package'.*already used by 'hepml-coffea'"):
+    with pytest.warns(
+        PluginLoadWarning, match="'impostor-package'.*already used by 'hepml-coffea'"
+    ):
         registry = Registry()
     assert registry.plugins["cutbased"].package == "hepml-coffea"
 
@@ -136,8 +165,9 @@ def test_plugin_of_a_package_that_failed_to_import_says_why(monkeypatch):
     class FakeDist:
         metadata = {"Name": "torch-tagger"}
 
-    broken = EntryPoint(name="torch_tagger", value="a_module_that_does_not_exist",
-                        group="hepml_coffea")._for(FakeDist())
+    broken = EntryPoint(
+        name="torch_tagger", value="a_module_that_does_not_exist", group="hepml_coffea"
+    )._for(FakeDist())
     real = list(registry_module.entry_points(group="hepml_coffea"))
     monkeypatch.setattr(registry_module, "entry_points", lambda group: [*real, broken])
     with pytest.warns(PluginLoadWarning, match="'torch-tagger'"):

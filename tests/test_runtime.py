@@ -98,11 +98,18 @@ def test_features_of_the_wrong_shape_are_refused(dnn_plugin):
 @pytest.mark.parametrize("batch_size", [1, 7, 16, 100, 4096])
 def test_minibatching_reproduces_a_single_call(dnn_plugin, batch_size):
     loaded = runtime.get_model(dnn_plugin)
-    features = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32) + [6.3, 80, 0.5, 0.6]
+    features = np.random.default_rng(0).normal(size=(300, 4)).astype(np.float32) + [
+        6.3,
+        80,
+        0.5,
+        0.6,
+    ]
     standardised = loaded.standardise(features)
     assert not np.allclose(standardised, features)
     direct = np.asarray(loaded.model(standardised)).reshape(-1, 1)
-    np.testing.assert_allclose(loaded.predict(features, batch_size=batch_size), direct, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(features, batch_size=batch_size), direct, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_model_is_loaded_once_per_process(dnn_plugin):
@@ -124,8 +131,13 @@ def test_a_cached_model_is_checked_against_every_plugin_that_uses_it(dnn_plugin)
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPOSITORY,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+    )
 
 
 def test_a_core_model_loads_with_no_plugin_installed():
@@ -156,13 +168,24 @@ def test_the_callers_registry_supplies_custom_objects(dnn_plugin, tmp_path):
 
     inputs = keras.Input((4,))
     model = keras.Model(inputs, Halve()(keras.layers.Dense(1, activation="sigmoid")(inputs)))
-    write_artifact(tmp_path / "halved", model, name="halved", inputs=list(dnn_plugin.feature_names),
-                   input_shape=[4], outputs=["top"], preprocessing={}, provenance={})
+    write_artifact(
+        tmp_path / "halved",
+        model,
+        name="halved",
+        inputs=list(dnn_plugin.feature_names),
+        input_shape=[4],
+        outputs=["top"],
+        preprocessing={},
+        provenance={},
+    )
     plugin = dataclasses.replace(dnn_plugin, name="halved", artifact=tmp_path / "halved")
     with pytest.raises(ArtifactError, match="Keras cannot load"):
         attach(open_events("pfnano"), [plugin])  # the process-wide registry does not know Halve
     registry = Registry(autoload=False)
-    registry.register(SimpleNamespace(hepml_register_custom_objects=hookimpl(lambda: {"Halve": Halve})), name="halve")
+    registry.register(
+        SimpleNamespace(hepml_register_custom_objects=hookimpl(lambda: {"Halve": Halve})),
+        name="halve",
+    )
     scores = attach(open_events("pfnano"), [plugin], registry=registry).FatJet.halved_top
     values = ak.to_numpy(ak.flatten(scores))
     assert len(values) > 0 and 0 < values.min() and values.max() <= 0.5
@@ -187,11 +210,15 @@ def fresh_settings(monkeypatch):
 
 def _batches(plugin, n: int) -> list[int]:
     model = _RecordingModel()
-    runtime.LoadedModel(plugin, model, read_card(plugin.artifact, plugin.name)).predict(np.ones((n, 4)))
+    runtime.LoadedModel(plugin, model, read_card(plugin.artifact, plugin.name)).predict(
+        np.ones((n, 4))
+    )
     return model.batches
 
 
-def test_batch_size_comes_from_the_environment_unless_configured(dnn_plugin, fresh_settings, monkeypatch):
+def test_batch_size_comes_from_the_environment_unless_configured(
+    dnn_plugin, fresh_settings, monkeypatch
+):
     assert _batches(dnn_plugin, 5000) == [runtime.DEFAULT_BATCH_SIZE, 1024]  # 904 padded to 1024
     monkeypatch.setenv("HEPML_COFFEA_BATCH_SIZE", "7")
     assert _batches(dnn_plugin, 20) == [7, 7, 7]
@@ -200,14 +227,19 @@ def test_batch_size_comes_from_the_environment_unless_configured(dnn_plugin, fre
 
 
 @pytest.mark.parametrize("value", ["lots", "0", "-3", "2.5"])
-def test_a_bad_environment_value_is_a_clear_error_when_used(dnn_plugin, fresh_settings, monkeypatch, value):
+def test_a_bad_environment_value_is_a_clear_error_when_used(
+    dnn_plugin, fresh_settings, monkeypatch, value
+):
     monkeypatch.setenv("HEPML_COFFEA_BATCH_SIZE", value)
-    with pytest.raises(ConfigurationError, match=rf"HEPML_COFFEA_BATCH_SIZE='{value}' is not a positive "
-                                                 r"integer; set e\.g\. HEPML_COFFEA_BATCH_SIZE=1024"):
+    with pytest.raises(
+        ConfigurationError,
+        match=rf"HEPML_COFFEA_BATCH_SIZE='{value}' is not a positive "
+        r"integer; set e\.g\. HEPML_COFFEA_BATCH_SIZE=1024",
+    ):
         _batches(dnn_plugin, 3)
     monkeypatch.setenv("HEPML_COFFEA_THREADS", value)
     with pytest.raises(ConfigurationError, match="HEPML_COFFEA_THREADS=4"):
-        fresh_settings.threads
+        _ = fresh_settings.threads
 
 
 def test_a_bad_environment_value_does_not_break_the_import():
@@ -216,11 +248,17 @@ def test_a_bad_environment_value_does_not_break_the_import():
     assert result.returncode == 0 and result.stdout.split() == ["True"], result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("kwargs", [{"batch_size": 0}, {"batch_size": 2.0}, {"threads": -1}, {"threads": "4"}])
+@pytest.mark.parametrize(
+    "kwargs", [{"batch_size": 0}, {"batch_size": 2.0}, {"threads": -1}, {"threads": "4"}]
+)
 def test_configure_refuses_what_is_not_a_positive_integer(fresh_settings, kwargs):
-    with pytest.raises(ConfigurationError, match=rf"configure\({next(iter(kwargs))}=\.\.\.\) must be a positive"):
+    with pytest.raises(
+        ConfigurationError, match=rf"configure\({next(iter(kwargs))}=\.\.\.\) must be a positive"
+    ):
         runtime.configure(**kwargs)
-    assert fresh_settings.configured_batch_size is None and fresh_settings.configured_threads is None
+    assert (
+        fresh_settings.configured_batch_size is None and fresh_settings.configured_threads is None
+    )
 
 
 @pytest.mark.parametrize("configure, expected", [("", 3), ("runtime.configure(threads=2)", 2)])

@@ -28,12 +28,22 @@ AUC_FLOORS = {
     "pfn_md_top": 0.80,  # measured 0.871; mass-decorrelated, it gives up the jet mass
     "pfn_ddt_top": 0.90,  # measured 0.960 (0.956 on the 210k held-out jets of docs/decorrelation.md)
 }
-NETWORKS = ["substructure_dnn", "topodnn", "efn", "pfn", "pfn_md", "pfn_ddt", "deeptop_cnn", "particlenet_lite"]
+NETWORKS = [
+    "substructure_dnn",
+    "topodnn",
+    "efn",
+    "pfn",
+    "pfn_md",
+    "pfn_ddt",
+    "deeptop_cnn",
+    "particlenet_lite",
+]
 
 
 def _scores(path, signal):
-    events = NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema,
-                                         mode="virtual").events()
+    events = NanoEventsFactory.from_root(
+        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="virtual"
+    ).events()
     jets = ak.flatten(attach(events, ["cutbased", *NETWORKS]).FatJet)
     keep = ak.to_numpy(jets.truthLabel) == 1 if signal else np.ones(len(jets), bool)
     return {c: ak.to_numpy(jets[c])[keep] for c in AUC_FLOORS}
@@ -62,7 +72,9 @@ def test_shipped_card_is_honest_about_its_training(name):
     card = read_card(plugin.artifact, plugin.name)
     assert card.inputs == list(plugin.feature_names)
     # an ensemble (training.ensemble) records the training of each of its members
-    records = [member["provenance"] for member in card.provenance.get("ensemble_of", [])] or [card.provenance]
+    records = [member["provenance"] for member in card.provenance.get("ensemble_of", [])] or [
+        card.provenance
+    ]
     for record in records:
         assert record["samples"] and all(len(s["sha256"]) == 64 for s in record["samples"])
     decorrelated = any(record["fit"].get("decorrelation") for record in records)
@@ -75,7 +87,9 @@ def test_shipped_mass_profile_is_the_shipped_pfn_cut_as_its_card_says():
     exactly the profile its card records."""
     registry = get_registry()
     card = read_card(registry.get("pfn_ddt").artifact, "pfn_ddt")
-    assert card.provenance["base"]["sha256"] == read_card(registry.get("pfn").artifact, "pfn").sha256
+    assert (
+        card.provenance["base"]["sha256"] == read_card(registry.get("pfn").artifact, "pfn").sha256
+    )
     profile = MassProfile(**card.provenance["mass_profile"])
     jets = ak.flatten(attach(open_events("pfnano"), ["pfn", "pfn_ddt"]).FatJet)
     expected = profile.shifted_scores(ak.to_numpy(jets.pfn_top), ak.to_numpy(jets.msoftdrop))

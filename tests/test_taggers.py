@@ -35,7 +35,9 @@ def _rows_sorted(x: np.ndarray) -> np.ndarray:
 
 
 def _events(path, mode):
-    return NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode).events()
+    return NanoEventsFactory.from_root(
+        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode
+    ).events()
 
 
 def test_artifact_reloads_in_safe_mode_and_matches_its_card(trained):
@@ -74,11 +76,15 @@ def test_columns_identical_eager_virtual_and_dask(trained, generated_ttbar_qcd):
 def test_custom_layers_load_in_fresh_worker_processes(generated_ttbar_qcd, tmp_path):
     """particlenet_lite's EdgeConv reaches worker processes through the custom-objects hook."""
     plugin = get_registry().get("particlenet_lite")
-    data = load_labelled_features(plugin, [generated_ttbar_qcd[0]], [generated_ttbar_qcd[1]], max_per_class=64)
+    data = load_labelled_features(
+        plugin, [generated_ttbar_qcd[0]], [generated_ttbar_qcd[1]], max_per_class=64
+    )
     train_plugin(plugin, data, tmp_path / "pn", epochs=1, batch_size=64, verbose=0)
     plugin = dataclasses.replace(plugin, artifact=tmp_path / "pn")
     events = _events(generated_ttbar_qcd[1], "dask")
     column = attach(events, [plugin]).FatJet.particlenet_lite_top
     in_processes = ak.flatten(column.compute(scheduler="processes", num_workers=2))
     in_threads = ak.flatten(column.compute(scheduler="threads"))
-    assert len(in_processes) > 0 and np.allclose(ak.to_numpy(in_processes), ak.to_numpy(in_threads), atol=1e-6)
+    assert len(in_processes) > 0 and np.allclose(
+        ak.to_numpy(in_processes), ak.to_numpy(in_threads), atol=1e-6
+    )

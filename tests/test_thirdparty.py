@@ -20,7 +20,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "thirdparty-tagger"
 
 def _make_broken_package(root: Path) -> Path:
     (root / "hepml_broken_plugin").mkdir(parents=True)
-    (root / "pyproject.toml").write_text(textwrap.dedent("""
+    (root / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools"]
         build-backend = "setuptools.build_meta"
@@ -31,7 +32,8 @@ def _make_broken_package(root: Path) -> Path:
         broken = "hepml_broken_plugin.plugin"
         [tool.setuptools]
         packages = ["hepml_broken_plugin"]
-    """))
+    """)
+    )
     (root / "hepml_broken_plugin" / "__init__.py").write_text("")
     (root / "hepml_broken_plugin" / "plugin.py").write_text("import a_module_that_does_not_exist\n")
     return root
@@ -43,13 +45,32 @@ def plugin_path(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("thirdparty")
     target = root / "site-packages"
     broken = _make_broken_package(root / "broken")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(target), str(EXAMPLE), str(broken)], check=True)
-    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+            str(broken),
+        ],
+        check=True,
+    )
+    return {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
+    }
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env={**os.environ, **env}
+    )
 
 
 def _plugins(env: dict[str, str]):
@@ -70,7 +91,9 @@ def test_kill_switches(plugin_path):
     plugins, stderr = _plugins({**plugin_path, "HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert "tau21_twoprong" not in plugins and "cutbased" in plugins
     assert "hepml-broken-plugin" not in stderr
-    plugins, stderr = _plugins({**plugin_path, "HEPML_COFFEA_BLOCK_PLUGINS": "broken,thirdparty_tagger"})
+    plugins, stderr = _plugins(
+        {**plugin_path, "HEPML_COFFEA_BLOCK_PLUGINS": "broken,thirdparty_tagger"}
+    )
     assert "tau21_twoprong" not in plugins and "hepml-broken-plugin" not in stderr
 
 

@@ -62,7 +62,11 @@ from hepml_coffea.decorrelation.plots import (
     shade_target,
     target_plane,
 )
-from hepml_coffea.decorrelation.report import DecorrelationReport, decorrelation_report, report_markdown
+from hepml_coffea.decorrelation.report import (
+    DecorrelationReport,
+    decorrelation_report,
+    report_markdown,
+)
 from hepml_coffea.decorrelation.scores import (
     bootstrap_std,
     ceiling_curve,
@@ -72,7 +76,12 @@ from hepml_coffea.decorrelation.scores import (
     top_window_excess,
     working_points,
 )
-from hepml_coffea.decorrelation.target import INV_JSD50_GAIN, REJECTION_LOSS, TARGET_LABEL, target_fraction
+from hepml_coffea.decorrelation.target import (
+    INV_JSD50_GAIN,
+    REJECTION_LOSS,
+    TARGET_LABEL,
+    target_fraction,
+)
 
 __all__ = [
     "INV_JSD50_GAIN",

@@ -32,7 +32,9 @@ def check_axes(h: hist.Hist) -> None:
         )
     for name in names:
         if not h.axes[name].traits.ordered:
-            raise HistogramError(f"axis {name!r} must be a numeric (Regular, Variable or Integer) axis")
+            raise HistogramError(
+                f"axis {name!r} must be a numeric (Regular, Variable or Integer) axis"
+            )
 
 
 def flow_values(h: hist.Hist) -> np.ndarray:
@@ -68,14 +70,20 @@ def split_by_label(
     score (e.g. ``dataset``) summed over.
     """
     if label_axis not in h.axes.name:
-        raise HistogramError(f"no axis named {label_axis!r}; the histogram has {tuple(h.axes.name)}")
+        raise HistogramError(
+            f"no axis named {label_axis!r}; the histogram has {tuple(h.axes.name)}"
+        )
 
     def select(labels: Label | Sequence[Label]) -> hist.Hist:
         labels = [labels] if isinstance(labels, (str, int, np.integer)) else list(labels)
         missing = [label for label in labels if label not in h.axes[label_axis]]
         if missing:
-            raise HistogramError(f"label(s) {missing} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}")
-        selected = functools.reduce(operator.add, (h[{label_axis: hist.loc(label)}] for label in labels))
+            raise HistogramError(
+                f"label(s) {missing} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}"
+            )
+        selected = functools.reduce(
+            operator.add, (h[{label_axis: hist.loc(label)}] for label in labels)
+        )
         return mass_score_plane(selected)
 
     return select(signal), select(background)
@@ -108,18 +116,24 @@ def select_classes(
         selected = h
         if dataset is not None:
             if dataset not in selected.axes[dataset_axis]:
-                raise HistogramError(f"dataset {dataset!r} not in the histogram; it has {list(h.axes[dataset_axis])}")
+                raise HistogramError(
+                    f"dataset {dataset!r} not in the histogram; it has {list(h.axes[dataset_axis])}"
+                )
             selected = selected[{dataset_axis: hist.loc(dataset)}]
         if has_labels:
             if label not in selected.axes[label_axis]:
-                raise HistogramError(f"label {label!r} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}")
+                raise HistogramError(
+                    f"label {label!r} not on axis {label_axis!r}, which holds {list(h.axes[label_axis])}"
+                )
             selected = selected[{label_axis: hist.loc(label)}]
         return mass_score_plane(selected)
 
     return select(signal_dataset, signal_label), select(background_dataset, background_label)
 
 
-def mass_score_hists(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> tuple[hist.Hist, hist.Hist]:
+def mass_score_hists(
+    scores: np.ndarray, labels: np.ndarray, mass: np.ndarray
+) -> tuple[hist.Hist, hist.Hist]:
     """(signal, background) (mass, score) histograms of unbinned ``scores`` in [0, 1] (labels 1 and 0).
 
     Binned as the studies' processor runs (:data:`STUDY_MASS_BINS`, :data:`STUDY_SCORE_BINS`),
@@ -127,8 +141,10 @@ def mass_score_hists(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -
     """
 
     def filled(selection: np.ndarray) -> hist.Hist:
-        h = hist.Hist(hist.axis.Regular(*STUDY_MASS_BINS, name=MASS),
-                      hist.axis.Regular(STUDY_SCORE_BINS, 0.0, 1.0, name=SCORE))
+        h = hist.Hist(
+            hist.axis.Regular(*STUDY_MASS_BINS, name=MASS),
+            hist.axis.Regular(STUDY_SCORE_BINS, 0.0, 1.0, name=SCORE),
+        )
         return h.fill(**{MASS: mass[selection], SCORE: scores[selection]})
 
     return filled(labels == 1), filled(labels == 0)

@@ -30,8 +30,13 @@ def _score_edges(signal: hist.Hist, background: hist.Hist) -> np.ndarray:
     check_axes(signal)
     check_axes(background)
     signal_axis, background_axis = signal.axes[SCORE], background.axes[SCORE]
-    if not np.array_equal(signal_axis.edges, background_axis.edges) or signal_axis.traits != background_axis.traits:
-        raise HistogramError("signal and background must have the same score binning; fill them with the same axis")
+    if (
+        not np.array_equal(signal_axis.edges, background_axis.edges)
+        or signal_axis.traits != background_axis.traits
+    ):
+        raise HistogramError(
+            "signal and background must have the same score binning; fill them with the same axis"
+        )
     return signal_axis.edges
 
 
@@ -41,12 +46,16 @@ def _pass_fraction(values: np.ndarray, score_axis) -> np.ndarray:
     total = per_score.sum()
     if total <= 0:
         raise HistogramError("the histogram is empty (its weights sum to zero or less)")
-    above = np.append(np.cumsum(per_score[::-1])[::-1], 0.0)  # above[i]: weight in flow-array bins >= i
+    above = np.append(
+        np.cumsum(per_score[::-1])[::-1], 0.0
+    )  # above[i]: weight in flow-array bins >= i
     start = int(score_axis.traits.underflow)
     return above[start : start + len(score_axis) + 1] / total
 
 
-def indexed_working_point(signal: hist.Hist, background: hist.Hist, signal_efficiency: float) -> tuple[int, WorkingPoint]:
+def indexed_working_point(
+    signal: hist.Hist, background: hist.Hist, signal_efficiency: float
+) -> tuple[int, WorkingPoint]:
     """The :func:`working_point` and the index of its edge on the score axis."""
     if not 0.0 <= signal_efficiency <= 1.0:
         raise HistogramError(f"signal_efficiency must lie in [0, 1], got {signal_efficiency}")
@@ -58,7 +67,9 @@ def indexed_working_point(signal: hist.Hist, background: hist.Hist, signal_effic
     return index, WorkingPoint(float(edges[index]), float(eps_s[index]), float(eps_b[index]))
 
 
-def working_point(signal: hist.Hist, background: hist.Hist, signal_efficiency: float = 0.5) -> WorkingPoint:
+def working_point(
+    signal: hist.Hist, background: hist.Hist, signal_efficiency: float = 0.5
+) -> WorkingPoint:
     """The cut on a score-axis bin edge whose signal efficiency is nearest ``signal_efficiency``.
 
     The candidates are the edges of the score axis; of equally near edges the lowest (the
@@ -74,7 +85,9 @@ def inverse_efficiency(efficiency: float) -> float:
 
 def rejection(signal: hist.Hist, background: hist.Hist, signal_efficiency: float = 0.5) -> float:
     """Background rejection 1/eps_B at the :func:`working_point` (inf when no background passes)."""
-    return inverse_efficiency(working_point(signal, background, signal_efficiency).background_efficiency)
+    return inverse_efficiency(
+        working_point(signal, background, signal_efficiency).background_efficiency
+    )
 
 
 def r50(signal: hist.Hist, background: hist.Hist) -> float:
@@ -91,11 +104,17 @@ def jensen_shannon(p: ArrayLike, q: ArrayLike, base: float = math.e) -> float:
     p = np.asarray(p, dtype=np.float64).ravel()
     q = np.asarray(q, dtype=np.float64).ravel()
     if p.shape != q.shape:
-        raise HistogramError(f"the histograms have different numbers of bins: {p.size} and {q.size}")
+        raise HistogramError(
+            f"the histograms have different numbers of bins: {p.size} and {q.size}"
+        )
     if (p < 0).any() or (q < 0).any():
-        raise HistogramError("a histogram has negative bin contents (negative weights); merge bins until none is negative")
+        raise HistogramError(
+            "a histogram has negative bin contents (negative weights); merge bins until none is negative"
+        )
     if p.sum() <= 0 or q.sum() <= 0:
-        raise HistogramError("a histogram is empty; the divergence of an empty distribution is undefined")
+        raise HistogramError(
+            "a histogram is empty; the divergence of an empty distribution is undefined"
+        )
     p, q = p / p.sum(), q / q.sum()
     mixture = 0.5 * (p + q)
 
@@ -128,7 +147,9 @@ def inv_jsd(signal: hist.Hist, background: hist.Hist, signal_efficiency: float =
 
     inf when the shapes are identical; nan when no background passes or none fails (no shape).
     """
-    return inv_jsd_at_edge(background, indexed_working_point(signal, background, signal_efficiency)[0])
+    return inv_jsd_at_edge(
+        background, indexed_working_point(signal, background, signal_efficiency)[0]
+    )
 
 
 def inv_jsd50(signal: hist.Hist, background: hist.Hist) -> float:
@@ -148,7 +169,9 @@ def _mass_counts(background: hist.Hist) -> np.ndarray:
     return np.rint(np.clip(values, 0.0, None)).astype(np.int64)
 
 
-def inv_jsd_ceiling(background: hist.Hist, background_efficiency: float, *, toys: int = 200, seed: int = 0) -> float:
+def inv_jsd_ceiling(
+    background: hist.Hist, background_efficiency: float, *, toys: int = 200, seed: int = 0
+) -> float:
     """The largest 1/JSD this background sample can show at a cut passing ``background_efficiency``.
 
     A cut that does not depend on the mass at all still gives passing and failing shapes that
@@ -161,11 +184,15 @@ def inv_jsd_ceiling(background: hist.Hist, background_efficiency: float, *, toys
     of the in-range mass bins, or the effective entries for ``Weight`` storage.
     """
     if not 0.0 < background_efficiency < 1.0:
-        raise HistogramError(f"background_efficiency must lie strictly between 0 and 1, got {background_efficiency}")
+        raise HistogramError(
+            f"background_efficiency must lie strictly between 0 and 1, got {background_efficiency}"
+        )
     counts = _mass_counts(background)
     if counts.sum() == 0:
         raise HistogramError("the background histogram has no entries in its mass range")
-    passing = np.random.default_rng(seed).binomial(counts, background_efficiency, size=(toys, counts.size))
+    passing = np.random.default_rng(seed).binomial(
+        counts, background_efficiency, size=(toys, counts.size)
+    )
     divergences = [jensen_shannon(p, counts - p) for p in passing if 0 < p.sum() < counts.sum()]
     if not divergences:
         return math.nan
@@ -189,7 +216,9 @@ def _correlation(dcov2: float, dvar2_x: float, dvar2_y: float) -> float:
     return 0.0 if dvar2_x * dvar2_y <= 0 else float(dcov2 / math.sqrt(dvar2_x * dvar2_y))
 
 
-def distance_correlation_arrays(x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None) -> float:
+def distance_correlation_arrays(
+    x: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None
+) -> float:
     """Weighted squared distance correlation dCor²(x, y) of two samples, as in DisCo (2001.05310).
 
     With p = weights / sum(weights), a_ij = |x_i - x_j| double-centred with p-weighted averages
@@ -201,7 +230,9 @@ def distance_correlation_arrays(x: ArrayLike, y: ArrayLike, weights: ArrayLike |
     y = np.asarray(y, dtype=np.float64).ravel()
     weights = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
     if not x.size == y.size == weights.size:
-        raise HistogramError(f"x, y and weights must have one length, got {x.size}, {y.size} and {weights.size}")
+        raise HistogramError(
+            f"x, y and weights must have one length, got {x.size}, {y.size} and {weights.size}"
+        )
     if weights.sum() <= 0:
         raise HistogramError("the weights sum to zero or less")
     p = weights / weights.sum()
@@ -221,12 +252,14 @@ def distance_correlation(background: hist.Hist) -> float:
     mass_axis, score_axis = background.axes[MASS], background.axes[SCORE]
     joint = flow_values(background)[in_range(mass_axis), in_range(score_axis)]
     if joint.sum() <= 0:
-        raise HistogramError("the histogram has no in-range entries (its weights sum to zero or less)")
+        raise HistogramError(
+            "the histogram has no in-range entries (its weights sum to zero or less)"
+        )
     joint = joint / joint.sum()
     p_mass, p_score = joint.sum(axis=1), joint.sum(axis=0)
     mass, score = mass_axis.centers, score_axis.centers
     a = _double_centred(np.abs(mass[:, None] - mass[None, :]), p_mass)
     b = _double_centred(np.abs(score[:, None] - score[None, :]), p_score)
-    return _correlation(np.sum(a * (joint @ b @ joint.T)), p_mass @ (a * a) @ p_mass, p_score @ (b * b) @ p_score)
-
-
+    return _correlation(
+        np.sum(a * (joint @ b @ joint.T)), p_mass @ (a * a) @ p_mass, p_score @ (b * b) @ p_score
+    )

@@ -73,7 +73,12 @@ def rejection_vs_inv_jsd_plot(
     for report in reports:
         if all(math.isfinite(value) and value > 0 for value in (report.r50, report.inv_jsd50)):
             ax.scatter(report.r50, report.inv_jsd50)
-            ax.annotate(report.score, (report.r50, report.inv_jsd50), textcoords="offset points", xytext=(4, 4))
+            ax.annotate(
+                report.score,
+                (report.r50, report.inv_jsd50),
+                textcoords="offset points",
+                xytext=(4, 4),
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"R50 = 1/$\epsilon_B$ at $\epsilon_S$ = 0.5")
@@ -87,8 +92,14 @@ def shade_target(ax: Axes, plain: Mapping[str, float], which: str = "") -> None:
     ``which`` follows "plain" in the label, e.g. " (held-out)".
     """
     r50_floor, inv_jsd_floor = target_corner(plain)
-    ax.fill_between([r50_floor, 2 * plain["r50"]], inv_jsd_floor, 1e3, color="tab:green", alpha=0.15,
-                    label=f"{TARGET_LABEL}{which}")
+    ax.fill_between(
+        [r50_floor, 2 * plain["r50"]],
+        inv_jsd_floor,
+        1e3,
+        color="tab:green",
+        alpha=0.15,
+        label=f"{TARGET_LABEL}{which}",
+    )
 
 
 def target_plane(plain: Mapping[str, float], which: str = "") -> tuple[Figure, Axes]:
@@ -98,9 +109,17 @@ def target_plane(plain: Mapping[str, float], which: str = "") -> tuple[Figure, A
     fig = Figure(figsize=(7, 5))
     ax = fig.subplots()
     shade_target(ax, plain, which)
-    ax.scatter([plain["r50"]], [plain["inv_jsd50"]], color="black", marker="*", s=80, label=f"plain{which}")
-    ax.set(xscale="log", yscale="log", xlabel="R50 (1/eps_B at 50% signal efficiency)", ylabel="1/JSD50",
-           xlim=(5, 2 * plain["r50"]), ylim=(1, 1e3))
+    ax.scatter(
+        [plain["r50"]], [plain["inv_jsd50"]], color="black", marker="*", s=80, label=f"plain{which}"
+    )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="R50 (1/eps_B at 50% signal efficiency)",
+        ylabel="1/JSD50",
+        xlim=(5, 2 * plain["r50"]),
+        ylim=(1, 1e3),
+    )
     return fig, ax
 
 
@@ -111,8 +130,21 @@ def draw_chosen(ax: Axes, held_out: Mapping) -> None:
     ``ceiling_curve`` (:func:`~hepml_coffea.decorrelation.scores.ceiling_curve`); adds the legend.
     """
     chosen = held_out["chosen"]
-    ax.errorbar([chosen["r50"]], [chosen["inv_jsd50"]], xerr=[held_out["bootstrap_std"]["r50"]],
-                yerr=[held_out["bootstrap_std"]["inv_jsd50"]], color="tab:red", marker="o", label="chosen (held-out)")
+    ax.errorbar(
+        [chosen["r50"]],
+        [chosen["inv_jsd50"]],
+        xerr=[held_out["bootstrap_std"]["r50"]],
+        yerr=[held_out["bootstrap_std"]["inv_jsd50"]],
+        color="tab:red",
+        marker="o",
+        label="chosen (held-out)",
+    )
     curve = held_out["ceiling_curve"]
-    ax.plot(curve["r50"], curve["inv_jsd50"], color="grey", linestyle="--", label="finite-statistics ceiling (held-out)")
+    ax.plot(
+        curve["r50"],
+        curve["inv_jsd50"],
+        color="grey",
+        linestyle="--",
+        label="finite-statistics ceiling (held-out)",
+    )
     ax.legend(fontsize=8)

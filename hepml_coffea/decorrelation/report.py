@@ -20,7 +20,11 @@ from hepml_coffea.decorrelation.metrics import (
     inv_jsd_ceiling_curve,
     inverse_efficiency,
 )
-from hepml_coffea.decorrelation.plots import SCULPTING_EFFICIENCIES, rejection_vs_inv_jsd_plot, sculpting_plot
+from hepml_coffea.decorrelation.plots import (
+    SCULPTING_EFFICIENCIES,
+    rejection_vs_inv_jsd_plot,
+    sculpting_plot,
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,17 @@ class DecorrelationReport:
 
 def report_markdown(reports: Sequence[DecorrelationReport]) -> str:
     """The reports as a Markdown table, one row per score."""
-    header = ("score", "R50", "1/JSD50", "1/JSD50 ceiling", "dCor²", "eps_S", "eps_B", "threshold", "background weight")
+    header = (
+        "score",
+        "R50",
+        "1/JSD50",
+        "1/JSD50 ceiling",
+        "dCor²",
+        "eps_S",
+        "eps_B",
+        "threshold",
+        "background weight",
+    )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for report in reports:
         name, *numbers = astuple(report)
@@ -108,6 +122,8 @@ def decorrelation_report(
             sculpting_plot(signal, background, signal_efficiencies, ax=figure.subplots())
             figure.savefig(directory / f"sculpting_{_file_safe(name)}.png")
         figure = Figure()
-        rejection_vs_inv_jsd_plot(reports, ax=figure.subplots(), ceiling=report_ceiling_curve(reports, hists))
+        rejection_vs_inv_jsd_plot(
+            reports, ax=figure.subplots(), ceiling=report_ceiling_curve(reports, hists)
+        )
         figure.savefig(directory / "r50_vs_inv_jsd50.png")
     return reports

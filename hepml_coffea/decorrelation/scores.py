@@ -8,7 +8,14 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from hepml_coffea.decorrelation.histograms import mass_score_hists
-from hepml_coffea.decorrelation.metrics import inv_jsd, inv_jsd50, inv_jsd_ceiling, inv_jsd_ceiling_curve, r50, rejection
+from hepml_coffea.decorrelation.metrics import (
+    inv_jsd,
+    inv_jsd50,
+    inv_jsd_ceiling,
+    inv_jsd_ceiling_curve,
+    r50,
+    rejection,
+)
 from hepml_coffea.decorrelation.target import target_fraction
 
 
@@ -22,11 +29,16 @@ def measure(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray) -> dict[st
     """``r50``, ``inv_jsd50`` and the ``inv_jsd50_ceiling`` of the background jets at that R50."""
     signal, background = mass_score_hists(scores, labels, mass)
     rejection_50 = r50(signal, background)
-    return {"r50": rejection_50, "inv_jsd50": inv_jsd50(signal, background),
-            "inv_jsd50_ceiling": inv_jsd_ceiling(background, 1.0 / rejection_50)}
+    return {
+        "r50": rejection_50,
+        "inv_jsd50": inv_jsd50(signal, background),
+        "inv_jsd50_ceiling": inv_jsd_ceiling(background, 1.0 / rejection_50),
+    }
 
 
-def ceiling_curve(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray, plain_r50: float) -> dict[str, list[float]]:
+def ceiling_curve(
+    scores: np.ndarray, labels: np.ndarray, mass: np.ndarray, plain_r50: float
+) -> dict[str, list[float]]:
     """The 1/JSD50 ceiling of the background jets at 25 R50 values from 5 to twice the plain
     tagger's ``plain_r50`` (the R50 range of :func:`~hepml_coffea.decorrelation.target_plane`)."""
     grid = np.geomspace(5.0, 2 * plain_r50, 25)
@@ -39,11 +51,18 @@ def working_points(
 ) -> dict[str, dict[str, float]]:
     """``rejection`` and ``inv_jsd`` at each signal efficiency, keyed by the efficiency (``"0.3"``)."""
     signal, background = mass_score_hists(scores, labels, mass)
-    return {f"{e:g}": {"rejection": rejection(signal, background, e), "inv_jsd": inv_jsd(signal, background, e)}
-            for e in signal_efficiencies}
+    return {
+        f"{e:g}": {
+            "rejection": rejection(signal, background, e),
+            "inv_jsd": inv_jsd(signal, background, e),
+        }
+        for e in signal_efficiencies
+    }
 
 
-def top_window_excess(scores: np.ndarray, labels: np.ndarray, mass: np.ndarray, window: tuple[float, float]) -> float:
+def top_window_excess(
+    scores: np.ndarray, labels: np.ndarray, mass: np.ndarray, window: tuple[float, float]
+) -> float:
     """How much more often the background jets passing the 50 % signal cut fall in the mass ``window``
     [GeV] than all background jets: the height of the fake peak a bump hunt would see (1: none)."""
     cut = np.quantile(scores[labels == 1], 0.5)
@@ -58,7 +77,12 @@ def resampled_rows(n: int, resamplings: int, rng: np.random.Generator) -> Iterat
 
 
 def bootstrap_std(
-    plain: np.ndarray, chosen: np.ndarray, labels: np.ndarray, mass: np.ndarray, resamplings: int, seed: int = 0
+    plain: np.ndarray,
+    chosen: np.ndarray,
+    labels: np.ndarray,
+    mass: np.ndarray,
+    resamplings: int,
+    seed: int = 0,
 ) -> dict[str, float]:
     """Standard deviations of ``chosen``'s ``r50``, ``inv_jsd50`` and ``target_fraction`` over
     resampled jets, the plain tagger's scores resampled with them."""
@@ -67,4 +91,6 @@ def bootstrap_std(
         plain_point = measure(plain[rows], labels[rows], mass[rows])
         point = measure(chosen[rows], labels[rows], mass[rows])
         values.append((point["r50"], point["inv_jsd50"], target_fraction(point, plain_point)))
-    return dict(zip(("r50", "inv_jsd50", "target_fraction"), np.std(values, axis=0).tolist()))
+    return dict(
+        zip(("r50", "inv_jsd50", "target_fraction"), np.std(values, axis=0).tolist(), strict=False)
+    )

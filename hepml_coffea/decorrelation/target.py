@@ -22,7 +22,10 @@ def target_fraction(point: Mapping[str, float], plain: Mapping[str, float]) -> f
 
     ``min(REJECTION_LOSS R50 / R50_plain, 1/JSD50 / (INV_JSD50_GAIN 1/JSD50_plain))``.
     """
-    return min(REJECTION_LOSS * point["r50"] / plain["r50"], point["inv_jsd50"] / (INV_JSD50_GAIN * plain["inv_jsd50"]))
+    return min(
+        REJECTION_LOSS * point["r50"] / plain["r50"],
+        point["inv_jsd50"] / (INV_JSD50_GAIN * plain["inv_jsd50"]),
+    )
 
 
 def target_corner(plain: Mapping[str, float]) -> tuple[float, float]:

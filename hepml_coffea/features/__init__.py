@@ -6,7 +6,11 @@ Builders marked :func:`shared` run once per events object when several plugins a
 together (see :mod:`hepml_coffea.features.sharing`).
 """
 
-from hepml_coffea.features.constituents import constituent_branches, jet_constituents, oriented_coordinates
+from hepml_coffea.features.constituents import (
+    constituent_branches,
+    jet_constituents,
+    oriented_coordinates,
+)
 from hepml_coffea.features.images import IMAGE_CHANNELS, jet_images
 from hepml_coffea.features.particles import (
     CLOUD_FEATURES,

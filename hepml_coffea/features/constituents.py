@@ -66,8 +66,13 @@ def _energy(pt: np.ndarray, eta: np.ndarray, mass: np.ndarray) -> np.ndarray:
     return np.sqrt((pt * np.cosh(eta)) ** 2 + mass**2)
 
 
-def _check_links(links, local_jet: np.ndarray, local_candidate: np.ndarray, candidates_per_link: np.ndarray,
-                 collection: str) -> None:
+def _check_links(
+    links,
+    local_jet: np.ndarray,
+    local_candidate: np.ndarray,
+    candidates_per_link: np.ndarray,
+    collection: str,
+) -> None:
     """Refuse a link table that contradicts the file: a jetIdx past its event's stored jets
     (coffea's global ``jetIdxG`` is then -1) or a pFCandsIdx past its event's candidates."""
     past_jets = local_jet < 0
@@ -100,7 +105,9 @@ def jet_constituents(events, collection: str = "FatJet") -> Constituents:
     local_jet = _flat(links["jetIdx"]).astype(np.int64)
     local_candidate = _flat(links["pFCandsIdx"]).astype(np.int64)
     _check_links(links, local_jet, local_candidate, candidates_per_event[link_event], collection)
-    candidate = local_candidate + (np.cumsum(candidates_per_event) - candidates_per_event)[link_event]
+    candidate = (
+        local_candidate + (np.cumsum(candidates_per_event) - candidates_per_event)[link_event]
+    )
 
     def candidate_field(field: str, dtype=np.float64) -> np.ndarray:
         return _flat(candidates[field]).astype(dtype)[candidate]
@@ -111,7 +118,9 @@ def jet_constituents(events, collection: str = "FatJet") -> Constituents:
     )
     jets_per_event = ak.to_numpy(ak.num(jets, axis=1)).astype(np.int64)
     jet_event = np.repeat(np.arange(len(jets_per_event)), jets_per_event)
-    linked = match_links(link_event, local_jet, pt, eta, phi, jet_event, jet_eta, jet_phi, collection)
+    linked = match_links(
+        link_event, local_jet, pt, eta, phi, jet_event, jet_eta, jet_phi, collection
+    )
 
     by_jet_then_pt = np.lexsort((-pt[linked.rows], linked.jet))
     order, jet = linked.rows[by_jet_then_pt], linked.jet[by_jet_then_pt]

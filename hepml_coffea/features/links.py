@@ -77,8 +77,10 @@ def match_links(
     candidates = groups_per_event[jet_event]
     pair_jet = np.repeat(np.arange(len(jet_event)), candidates)
     pair_group = _ranges(first_group[jet_event], candidates)
-    distance = np.hypot(jet_eta[pair_jet] - group_eta[pair_group],
-                        wrap_phi(jet_phi[pair_jet] - group_phi[pair_group]))
+    distance = np.hypot(
+        jet_eta[pair_jet] - group_eta[pair_group],
+        wrap_phi(jet_phi[pair_jet] - group_phi[pair_group]),
+    )
     close = distance < MATCH_RADIUS
     close_per_jet = np.bincount(pair_jet[close], minlength=len(jet_event))
     if (close_per_jet != 1).any():
@@ -106,11 +108,15 @@ def _group(keys: np.ndarray, order: np.ndarray):
     return groups, start, size, row_group
 
 
-def _refuse_shared_groups(match: np.ndarray, jet_eta: np.ndarray, jet_phi: np.ndarray, collection: str) -> None:
+def _refuse_shared_groups(
+    match: np.ndarray, jet_eta: np.ndarray, jet_phi: np.ndarray, collection: str
+) -> None:
     """Two current jets may share a group only if they are the same jet (a duplicate)."""
     order = np.lexsort((jet_phi, jet_eta, match))
     same_group = match[order][1:] == match[order][:-1]
-    different_jet = (jet_eta[order][1:] != jet_eta[order][:-1]) | (jet_phi[order][1:] != jet_phi[order][:-1])
+    different_jet = (jet_eta[order][1:] != jet_eta[order][:-1]) | (
+        jet_phi[order][1:] != jet_phi[order][:-1]
+    )
     clash = int((same_group & different_jet).sum())
     if clash:
         raise InvalidInputError(

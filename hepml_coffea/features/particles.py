@@ -18,9 +18,21 @@ from hepml_coffea.features.constituents import (
 from hepml_coffea.features.sharing import shared
 
 CLOUD_FEATURES = (
-    "deta", "dphi", "log_pt", "log_energy", "log_pt_rel", "log_energy_rel", "delta_r",
-    "pt_fraction", "charge", "is_electron", "is_muon", "is_photon", "is_charged_hadron",
-    "is_neutral_hadron", "mask",
+    "deta",
+    "dphi",
+    "log_pt",
+    "log_energy",
+    "log_pt_rel",
+    "log_energy_rel",
+    "delta_r",
+    "pt_fraction",
+    "charge",
+    "is_electron",
+    "is_muon",
+    "is_photon",
+    "is_charged_hadron",
+    "is_neutral_hadron",
+    "mask",
 )
 """Channels of :func:`particle_cloud`, in order. ``deta, dphi`` are the kNN coordinates, ``mask``
 (last) is 1 for a real constituent and 0 for padding."""
@@ -39,11 +51,15 @@ def _pid_flags(pdg_id: np.ndarray, charge: np.ndarray) -> list[np.ndarray]:
     lepton_or_photon = electron | muon | photon
     charged_hadron = (charge != 0) & ~lepton_or_photon
     neutral_hadron = (charge == 0) & ~lepton_or_photon
-    return [flag.astype(np.float64) for flag in (electron, muon, photon, charged_hadron, neutral_hadron)]
+    return [
+        flag.astype(np.float64) for flag in (electron, muon, photon, charged_hadron, neutral_hadron)
+    ]
 
 
 @shared
-def particle_cloud(events, collection: str = "FatJet", n_constituents: int = DEFAULT_CLOUD_SIZE) -> np.ndarray:
+def particle_cloud(
+    events, collection: str = "FatJet", n_constituents: int = DEFAULT_CLOUD_SIZE
+) -> np.ndarray:
     """``(n_jets, n_constituents, 15)`` float32: the leading constituents as a padded point cloud.
 
     Channels are :data:`CLOUD_FEATURES`: relative eta/phi, log pT and energy (absolute and
@@ -56,24 +72,29 @@ def particle_cloud(events, collection: str = "FatJet", n_constituents: int = DEF
         log_energy = np.log(c.energy)
         log_pt_rel = log_pt - np.log(c.jet_pt[c.jet])
         log_energy_rel = log_energy - np.log(c.jet_energy[c.jet])
-    values = np.stack([
-        c.deta,
-        c.dphi,
-        (log_pt - 1.7) * 0.7,
-        (log_energy - 2.0) * 0.7,
-        (log_pt_rel + 4.7) * 0.7,
-        (log_energy_rel + 4.7) * 0.7,
-        (np.hypot(c.deta, c.dphi) - 0.2) * 4.0,
-        c.pt / c.jet_pt[c.jet],
-        c.charge,
-        *_pid_flags(c.pdg_id, c.charge),
-        np.ones_like(c.pt),
-    ], axis=1)
+    values = np.stack(
+        [
+            c.deta,
+            c.dphi,
+            (log_pt - 1.7) * 0.7,
+            (log_energy - 2.0) * 0.7,
+            (log_pt_rel + 4.7) * 0.7,
+            (log_energy_rel + 4.7) * 0.7,
+            (np.hypot(c.deta, c.dphi) - 0.2) * 4.0,
+            c.pt / c.jet_pt[c.jet],
+            c.charge,
+            *_pid_flags(c.pdg_id, c.charge),
+            np.ones_like(c.pt),
+        ],
+        axis=1,
+    )
     return pad(c, values, n_constituents)
 
 
 @shared
-def constituent_list(events, collection: str = "FatJet", n_constituents: int = DEFAULT_LIST_SIZE) -> np.ndarray:
+def constituent_list(
+    events, collection: str = "FatJet", n_constituents: int = DEFAULT_LIST_SIZE
+) -> np.ndarray:
     """``(n_jets, 3 * n_constituents)`` float32 for a dense network (TopoDNN, 1704.02124).
 
     For each of the leading constituents: pT / jet pT and its (x, y) after the DeepTop

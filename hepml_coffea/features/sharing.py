@@ -26,7 +26,9 @@ PARENT_ATTR = "@hepml_coffea_parent"
 
 Builder = TypeVar("Builder", bound=Callable[..., Any])
 
-_cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar("hepml_coffea_shared_features", default=None)
+_cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "hepml_coffea_shared_features", default=None
+)
 
 
 @contextmanager

@@ -6,7 +6,13 @@ import awkward as ak
 import numpy as np
 
 SUBSTRUCTURE_FEATURES = ("log_pt", "msoftdrop", "tau21", "tau32")
-SUBSTRUCTURE_BRANCHES = ("FatJet_pt", "FatJet_msoftdrop", "FatJet_tau1", "FatJet_tau2", "FatJet_tau3")
+SUBSTRUCTURE_BRANCHES = (
+    "FatJet_pt",
+    "FatJet_msoftdrop",
+    "FatJet_tau1",
+    "FatJet_tau2",
+    "FatJet_tau3",
+)
 
 TOP_WINDOW_FEATURES = ("msoftdrop", "tau32")
 TOP_WINDOW_BRANCHES = ("FatJet_msoftdrop", "FatJet_tau2", "FatJet_tau3")
@@ -34,8 +40,12 @@ def fatjet_substructure(events, collection: str = "FatJet") -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         log_pt = np.log(pt)  # pt <= 0 gives -inf/NaN, reported by the finiteness check
     return np.stack(
-        [log_pt, _flat(events, collection, "msoftdrop"), nsubjettiness_ratio(tau2, tau1),
-         nsubjettiness_ratio(tau3, tau2)],
+        [
+            log_pt,
+            _flat(events, collection, "msoftdrop"),
+            nsubjettiness_ratio(tau2, tau1),
+            nsubjettiness_ratio(tau3, tau2),
+        ],
         axis=1,
     )
 
@@ -43,4 +53,6 @@ def fatjet_substructure(events, collection: str = "FatJet") -> np.ndarray:
 def top_window_features(events, collection: str = "FatJet") -> np.ndarray:
     """``(n_jets, 2)`` float32: soft-drop mass [GeV] and tau32, the classic top-tag inputs."""
     tau2, tau3 = _flat(events, collection, "tau2"), _flat(events, collection, "tau3")
-    return np.stack([_flat(events, collection, "msoftdrop"), nsubjettiness_ratio(tau3, tau2)], axis=1)
+    return np.stack(
+        [_flat(events, collection, "msoftdrop"), nsubjettiness_ratio(tau3, tau2)], axis=1
+    )

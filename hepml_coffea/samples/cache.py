@@ -19,8 +19,15 @@ def cache_dir() -> Path:
 
 
 def sample_name(
-    process: str, n_events: int, *, seed: int, pileup: float = 0.0, pt_min: float = 500.0,
-    pt_max: float = 700.0, detector: str = "simple", jobs: int = 1,
+    process: str,
+    n_events: int,
+    *,
+    seed: int,
+    pileup: float = 0.0,
+    pt_min: float = 500.0,
+    pt_max: float = 700.0,
+    detector: str = "simple",
+    jobs: int = 1,
 ) -> str:
     """File name encoding every parameter that changes the content (and the format version)."""
     return (
@@ -47,12 +54,26 @@ def cached_sample(
     folder = Path(directory) if directory is not None else cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / sample_name(
-        process, n_events, seed=seed, pileup=pileup, pt_min=pt_min, pt_max=pt_max,
-        detector=detector, jobs=jobs,
+        process,
+        n_events,
+        seed=seed,
+        pileup=pileup,
+        pt_min=pt_min,
+        pt_max=pt_max,
+        detector=detector,
+        jobs=jobs,
     )
     cfg = SampleConfig(
-        process=process, n_events=n_events, output=path, pileup=pileup, seed=seed, jobs=jobs,
-        pt_min=pt_min, pt_max=pt_max, detector=detector, chunk_size=DEFAULT_CHUNK_SIZE,
+        process=process,
+        n_events=n_events,
+        output=path,
+        pileup=pileup,
+        seed=seed,
+        jobs=jobs,
+        pt_min=pt_min,
+        pt_max=pt_max,
+        detector=detector,
+        chunk_size=DEFAULT_CHUNK_SIZE,
     ).validate()
     if path.exists():
         return path

@@ -16,16 +16,30 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--process", required=True, choices=PROCESSES, help="physics process")
     parser.add_argument("--events", required=True, type=int, metavar="N", help="events to generate")
     parser.add_argument("--output", required=True, metavar="F.root", help="output NanoAOD file")
-    parser.add_argument("--pileup", type=float, default=0.0, metavar="MU",
-                        help="mean number of minbias pileup interactions (Poisson)")
+    parser.add_argument(
+        "--pileup",
+        type=float,
+        default=0.0,
+        metavar="MU",
+        help="mean number of minbias pileup interactions (Poisson)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="master seed")
     parser.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes")
-    parser.add_argument("--pt-min", type=float, default=500.0, help="fat-jet pT window low edge, GeV")
-    parser.add_argument("--pt-max", type=float, default=700.0, help="fat-jet pT window high edge, GeV")
-    parser.add_argument("--detector", choices=DETECTORS, default="simple",
-                        help="simple: tracks + calorimeter cells; none: generator level")
-    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="K",
-                        help="events per chunk")
+    parser.add_argument(
+        "--pt-min", type=float, default=500.0, help="fat-jet pT window low edge, GeV"
+    )
+    parser.add_argument(
+        "--pt-max", type=float, default=700.0, help="fat-jet pT window high edge, GeV"
+    )
+    parser.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        default="simple",
+        help="simple: tracks + calorimeter cells; none: generator level",
+    )
+    parser.add_argument(
+        "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="K", help="events per chunk"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -33,9 +47,17 @@ def run_generate(args: argparse.Namespace) -> int:
     """Run ``generate``; returns the exit code (2 for a bad request, printed without traceback)."""
     try:
         path = generate_sample(
-            args.process, args.events, args.output, pileup=args.pileup, seed=args.seed,
-            jobs=args.jobs, pt_min=args.pt_min, pt_max=args.pt_max, detector=args.detector,
-            chunk_size=args.chunk_size, progress=not getattr(args, "no_progress", False),
+            args.process,
+            args.events,
+            args.output,
+            pileup=args.pileup,
+            seed=args.seed,
+            jobs=args.jobs,
+            pt_min=args.pt_min,
+            pt_max=args.pt_max,
+            detector=args.detector,
+            chunk_size=args.chunk_size,
+            progress=not getattr(args, "no_progress", False),
         )
     except SampleConfigError as err:
         print(f"hepml-coffea generate: error: {err}", file=sys.stderr)
@@ -45,4 +67,3 @@ def run_generate(args: argparse.Namespace) -> int:
         return 130
     print(f"wrote {path}")
     return 0
-

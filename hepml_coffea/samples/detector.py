@@ -109,7 +109,9 @@ def _track_efficiency(abs_id: np.ndarray, pt: np.ndarray, abs_eta: np.ndarray) -
         (TRACK_EFF_MUON, abs_id == 13),
         (TRACK_EFF_ELECTRON, abs_id == 11),
     ):
-        vals = np.where(barrel, np.where(high, table[1], table[0]), np.where(high, table[3], table[2]))
+        vals = np.where(
+            barrel, np.where(high, table[1], table[0]), np.where(high, table[3], table[2])
+        )
         eff = np.where(mask, vals, eff)
     very_high = (abs_id == 11) & (pt > TRACK_EFF_ELECTRON_HIGHPT_GEV)
     eff = np.where(very_high, np.where(barrel, *TRACK_EFF_ELECTRON_HIGHPT), eff)
@@ -258,7 +260,9 @@ def _simple(p: ParticleArrays, rng: np.random.Generator) -> CandidateArrays:
     )
 
 
-def simulate_detector(particles: ParticleArrays, rng: np.random.Generator, detector: str = "simple") -> CandidateArrays:
+def simulate_detector(
+    particles: ParticleArrays, rng: np.random.Generator, detector: str = "simple"
+) -> CandidateArrays:
     """Turn final-state particles into particle-flow candidates (``simple``) or keep them (``none``)."""
     if detector == "simple":
         return _simple(particles, rng)

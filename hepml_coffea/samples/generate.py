@@ -66,8 +66,16 @@ class SampleConfig:
         _require_int("jobs", self.jobs, minimum=1)
         _require_int("chunk size", self.chunk_size, minimum=1)
         _require_int("seed", self.seed, minimum=0)
-        for name, value in (("pt_min", self.pt_min), ("pt_max", self.pt_max), ("pileup", self.pileup)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        for name, value in (
+            ("pt_min", self.pt_min),
+            ("pt_max", self.pt_max),
+            ("pileup", self.pileup),
+        ):
+            if (
+                not isinstance(value, (int, float))
+                or isinstance(value, bool)
+                or not math.isfinite(value)
+            ):
                 raise SampleConfigError(f"{name} must be a finite number, got {value!r}")
         if self.pt_min < 0 or self.pt_max <= 0:
             raise SampleConfigError(
@@ -168,7 +176,9 @@ def _worker(cfg: SampleConfig, job: int, first: int, n: int, path: str) -> int:
 def _progress_bar(total: int, enabled: bool, desc: str):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, disable=not enabled, unit="ev", desc=desc, smoothing=0.1, dynamic_ncols=True)
+    return tqdm(
+        total=total, disable=not enabled, unit="ev", desc=desc, smoothing=0.1, dynamic_ncols=True
+    )
 
 
 def _mp_context():
@@ -206,8 +216,16 @@ def generate_sample(
     :raises SampleConfigError: for an invalid request, before any event is generated
     """
     cfg = SampleConfig(
-        process=process, n_events=n_events, output=Path(output), pileup=pileup, seed=seed,
-        jobs=jobs, pt_min=pt_min, pt_max=pt_max, detector=detector, chunk_size=chunk_size,
+        process=process,
+        n_events=n_events,
+        output=Path(output),
+        pileup=pileup,
+        seed=seed,
+        jobs=jobs,
+        pt_min=pt_min,
+        pt_max=pt_max,
+        detector=detector,
+        chunk_size=chunk_size,
     ).validate()
     return _generate(cfg, progress)
 
@@ -244,7 +262,7 @@ def _run_parallel(cfg: SampleConfig, splits, parts, bar) -> None:
     ) as pool:
         futures = [
             pool.submit(_worker, cfg, j, first, n, part)
-            for j, ((first, n), part) in enumerate(zip(splits, parts))
+            for j, ((first, n), part) in enumerate(zip(splits, parts, strict=False))
         ]
         try:
             while True:

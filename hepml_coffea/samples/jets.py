@@ -77,7 +77,9 @@ def cluster_fatjets(
 
     n_ev = len(cands.counts)
     arr = ak.unflatten(
-        ak.zip({"px": cands.px, "py": cands.py, "pz": cands.pz, "E": cands.e}, with_name="Momentum4D"),
+        ak.zip(
+            {"px": cands.px, "py": cands.py, "pz": cands.pz, "E": cands.e}, with_name="Momentum4D"
+        ),
         cands.counts,
     )
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, JET_R)
@@ -116,7 +118,11 @@ def cluster_fatjets(
     j_off = np.zeros(len(idx) + 1, np.int64)
     np.cumsum(n_const, out=j_off[1:])
     msd, tau = jet_substructure(
-        cands.px[constituents], cands.py[constituents], cands.pz[constituents], cands.e[constituents], j_off
+        cands.px[constituents],
+        cands.py[constituents],
+        cands.pz[constituents],
+        cands.e[constituents],
+        j_off,
     )
     label, tpt, tmass = match_truth(jeta[idx], jphi[idx], counts, genpart)
     return FatJets(
@@ -144,7 +150,9 @@ def _inside(eta, phi, jeta, jphi, r2):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _match_kernel(jeta, jphi, j_off, g_off, gid, gmother, geta, gphi, gpt, gmass, r):  # pragma: no cover
+def _match_kernel(
+    jeta, jphi, j_off, g_off, gid, gmother, geta, gphi, gpt, gmass, r
+):  # pragma: no cover
     n_jets = len(jeta)
     label = np.zeros(n_jets, np.int32)
     tpt = np.zeros(n_jets, np.float64)

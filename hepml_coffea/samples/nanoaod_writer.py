@@ -23,8 +23,19 @@ FORMAT_VERSION = 1
 
 COLLECTIONS: dict[str, tuple[str, ...]] = {
     "FatJet": (
-        "pt", "eta", "phi", "mass", "msoftdrop", "tau1", "tau2", "tau3", "tau4",
-        "nConstituents", "truthLabel", "truthPt", "truthMass",
+        "pt",
+        "eta",
+        "phi",
+        "mass",
+        "msoftdrop",
+        "tau1",
+        "tau2",
+        "tau3",
+        "tau4",
+        "nConstituents",
+        "truthLabel",
+        "truthPt",
+        "truthMass",
     ),
     "PFCands": ("pt", "eta", "phi", "mass", "charge", "pdgId", "fromPV", "fromLV"),
     "FatJetPFCands": ("jetIdx", "pFCandsIdx"),
@@ -57,9 +68,15 @@ def build_chunk(
     event = np.arange(first_event, first_event + n_ev, dtype=np.uint64) + np.uint64(1)
     jc = jets.counts
     fj = {
-        "pt": jets.pt, "eta": jets.eta, "phi": jets.phi, "mass": jets.mass,
+        "pt": jets.pt,
+        "eta": jets.eta,
+        "phi": jets.phi,
+        "mass": jets.mass,
         "msoftdrop": jets.msoftdrop,
-        "tau1": jets.tau[:, 0], "tau2": jets.tau[:, 1], "tau3": jets.tau[:, 2], "tau4": jets.tau[:, 3],
+        "tau1": jets.tau[:, 0],
+        "tau2": jets.tau[:, 1],
+        "tau3": jets.tau[:, 2],
+        "tau4": jets.tau[:, 3],
     }
     fatjet = {k: _jag(v, jc, np.float32) for k, v in fj.items()}
     fatjet["nConstituents"] = _jag(jets.n_constituents, jc, np.int32)
@@ -89,7 +106,9 @@ def build_chunk(
     local_jet = np.arange(len(jet_ev)) - j_off[jet_ev]
     link = {
         "jetIdx": _jag(np.repeat(local_jet, jets.n_constituents), pf_counts, np.int32),
-        "pFCandsIdx": _jag(np.arange(len(k)) - np.repeat(pf_off[:-1], pf_counts), pf_counts, np.int32),
+        "pFCandsIdx": _jag(
+            np.arange(len(k)) - np.repeat(pf_off[:-1], pf_counts), pf_counts, np.int32
+        ),
     }
 
     gc = genpart.counts
@@ -146,15 +165,15 @@ class NanoAODWriter:
         self.close()
 
 
-def iterate_chunks(path: str | Path, step_size: int = 1000) -> Iterator[dict[str, ak.Array | np.ndarray]]:
+def iterate_chunks(
+    path: str | Path, step_size: int = 1000
+) -> Iterator[dict[str, ak.Array | np.ndarray]]:
     """Read a file written by :class:`NanoAODWriter` back as chunks in the same layout."""
     with uproot.open(path) as f:
         tree = f["Events"]
         branches = [*SCALARS] + [f"{c}_{x}" for c, fields in COLLECTIONS.items() for x in fields]
         for arrays in tree.iterate(branches, step_size=step_size, library="ak"):
-            chunk: dict[str, ak.Array | np.ndarray] = {
-                s: ak.to_numpy(arrays[s]) for s in SCALARS
-            }
+            chunk: dict[str, ak.Array | np.ndarray] = {s: ak.to_numpy(arrays[s]) for s in SCALARS}
             for coll, fields in COLLECTIONS.items():
                 chunk[coll] = ak.zip({x: arrays[f"{coll}_{x}"] for x in fields})
             yield chunk

@@ -71,7 +71,9 @@ class PileupPool:
 def overlay(signal: ParticleArrays, pileup: ParticleArrays) -> ParticleArrays:
     """Per event: signal particles first, then pileup particles."""
     n = signal.n_events
-    ev = np.concatenate([np.repeat(np.arange(n), signal.counts), np.repeat(np.arange(n), pileup.counts)])
+    ev = np.concatenate(
+        [np.repeat(np.arange(n), signal.counts), np.repeat(np.arange(n), pileup.counts)]
+    )
     order = np.argsort(ev, kind="stable")
 
     def cat(name: str) -> np.ndarray:

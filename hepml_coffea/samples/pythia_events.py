@@ -60,7 +60,9 @@ class GenBatch:
     weight: np.ndarray
 
 
-def pt_eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pt_eta_phi(
+    px: np.ndarray, py: np.ndarray, pz: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Transverse momentum, pseudorapidity and azimuth (numpy, vectorised)."""
     pt = np.hypot(px, py)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -69,7 +71,9 @@ def pt_eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarr
 
 
 @numba.njit(cache=True)
-def _select_genpart(offsets, pid, status, mother1, daughter1, daughter2, heavy):  # pragma: no cover - numba
+def _select_genpart(
+    offsets, pid, status, mother1, daughter1, daughter2, heavy
+):  # pragma: no cover - numba
     n = len(pid)
     keep = np.zeros(n, np.bool_)
     for ev in range(len(offsets) - 1):

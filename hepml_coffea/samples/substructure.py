@@ -70,7 +70,7 @@ def _recluster(px, py, pz, e, p_exp):  # pragma: no cover - numba
         y[i] = _rap(px[i], py[i], pz[i], e[i])
         f[i] = np.arctan2(py[i], px[i])
         pt2 = px[i] * px[i] + py[i] * py[i]
-        w[i] = pt2 ** p_exp if p_exp != 0 else 1.0
+        w[i] = pt2**p_exp if p_exp != 0 else 1.0
     nn = np.full(n, -1, np.int64)
     nnd = np.full(n, np.inf)
     for i in range(n):
@@ -106,7 +106,7 @@ def _recluster(px, py, pz, e, p_exp):  # pragma: no cover - numba
         y[i] = _rap(npx[node], npy[node], npz[node], ne[node])
         f[i] = np.arctan2(npy[node], npx[node])
         pt2 = npx[node] ** 2 + npy[node] ** 2
-        w[i] = pt2 ** p_exp if p_exp != 0 else 1.0
+        w[i] = pt2**p_exp if p_exp != 0 else 1.0
         # update nearest neighbours
         nn[i] = -1
         nnd[i] = np.inf
@@ -122,13 +122,13 @@ def _recluster(px, py, pz, e, p_exp):  # pragma: no cover - numba
                 # its neighbour moved or vanished: full search
                 nnd[k] = np.inf
                 nn[k] = -1
-                for l in range(n):
-                    if l == k or not active[l]:
+                for m in range(n):
+                    if m == k or not active[m]:
                         continue
-                    d2 = _dr2(y[k], f[k], y[l], f[l])
+                    d2 = _dr2(y[k], f[k], y[m], f[m])
                     if d2 < nnd[k]:
                         nnd[k] = d2
-                        nn[k] = l
+                        nn[k] = m
             elif d < nnd[k]:
                 nnd[k] = d
                 nn[k] = i
@@ -219,7 +219,9 @@ def _nsubjettiness(px, py, pz, e, n_tau, beta, r0):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _substructure_kernel(px, py, pz, e, offsets, zcut, sd_beta, sd_r0, n_tau, tau_beta, tau_r0):  # pragma: no cover
+def _substructure_kernel(
+    px, py, pz, e, offsets, zcut, sd_beta, sd_r0, n_tau, tau_beta, tau_r0
+):  # pragma: no cover
     n_jets = len(offsets) - 1
     msd = np.zeros(n_jets)
     tau = np.zeros((n_jets, n_tau))

@@ -35,14 +35,20 @@ class LabelledFeatures:
 
 
 def _read(path: Path, plugin: Plugin, signal_label: int | None):
-    check_input_file(path, "Events", tree_fix="training and evaluation read NanoAOD files, whose tree is Events")
+    check_input_file(
+        path, "Events", tree_fix="training and evaluation read NanoAOD files, whose tree is Events"
+    )
     events = NanoEventsFactory.from_root(
-        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="virtual",
+        {str(path): "Events"},
+        schemaclass=PFNanoAODSchema,
+        mode="virtual",
         metadata={"filename": str(path)},
     ).events()
     check_required_branches(plugin, events)
     n_objects = int(ak.sum(ak.num(events[plugin.collection], axis=1)))
-    features = feature_matrix(plugin, build_features(plugin, events), n_objects)  # as attach builds them
+    features = feature_matrix(
+        plugin, build_features(plugin, events), n_objects
+    )  # as attach builds them
     check_finite(plugin, features, events)
     jets = ak.flatten(events[plugin.collection], axis=1)
     keep = np.ones(len(features), dtype=bool)
@@ -78,9 +84,11 @@ def load_labelled_features(
         m = np.concatenate([p[1] for p in parts[label]])
         if len(x) == 0:
             kind = "signal (truth-matched)" if label else "background"
-            raise LabelledDataError(f"no {kind} jets found for plugin {plugin.name!r} in "
-                                    f"{[str(p) for p in (signal_files if label else background_files)]}; "
-                                    "check the input files and --signal-label")
+            raise LabelledDataError(
+                f"no {kind} jets found for plugin {plugin.name!r} in "
+                f"{[str(p) for p in (signal_files if label else background_files)]}; "
+                "check the input files and --signal-label"
+            )
         order = rng.permutation(len(x))[:max_per_class]
         features.append(x[order])
         masses.append(m[order])

@@ -65,7 +65,10 @@ def mass_bin_index(mass: np.ndarray, decorrelation: Decorrelation) -> np.ndarray
 
 
 def background_weights(
-    labels: np.ndarray, mass: np.ndarray, decorrelation: Decorrelation, reference: np.ndarray | None = None
+    labels: np.ndarray,
+    mass: np.ndarray,
+    decorrelation: Decorrelation,
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
     """Weight of every jet in the decorrelation term: 0 for signal, 1 for background.
 
@@ -85,7 +88,9 @@ def background_weights(
         return weights
     bins = mass_bin_index(np.asarray(mass), decorrelation)
     population = np.bincount(bins[counted], minlength=decorrelation.mass_bins)
-    flat = 1.0 / np.maximum(population[bins], 1)  # a bin empty in the reference rows weighs as one jet
+    flat = 1.0 / np.maximum(
+        population[bins], 1
+    )  # a bin empty in the reference rows weighs as one jet
     flat = np.minimum(flat / flat[counted].mean(), MAX_FLATTENING_WEIGHT)
     weights[background] = (flat / flat[counted].mean())[background]
     return weights
@@ -108,8 +113,21 @@ def _disco_penalty_layer(strength: float):
     return DiscoPenalty(name="disco_penalty")
 
 
-def fit_disco(model, x, y, mass, train, val, *, decorrelation: Decorrelation, epochs: int, batch_size: int,
-              optimizer, callbacks, verbose) -> dict[str, list[float]]:
+def fit_disco(
+    model,
+    x,
+    y,
+    mass,
+    train,
+    val,
+    *,
+    decorrelation: Decorrelation,
+    epochs: int,
+    batch_size: int,
+    optimizer,
+    callbacks,
+    verbose,
+) -> dict[str, list[float]]:
     """Fit ``model`` with the DisCo loss; returns the Keras history (``loss`` includes the penalty)."""
     import keras
 
@@ -118,35 +136,63 @@ def fit_disco(model, x, y, mass, train, val, *, decorrelation: Decorrelation, ep
     weight = keras.Input(shape=(1,), name="decorrelation_weight")
     score = _disco_penalty_layer(decorrelation.strength)([model(features), jet_mass, weight])
     wrapper = keras.Model([features, jet_mass, weight], score)
-    wrapper.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
+    wrapper.compile(
+        optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")]
+    )
 
     weights = background_weights(y, mass, decorrelation, reference=train)[:, None]
 
     def inputs(rows):
         return [x[rows], mass[rows, None].astype(np.float32), weights[rows]]
 
-    history = wrapper.fit(inputs(train), y[train], validation_data=(inputs(val), y[val]), epochs=epochs,
-                          batch_size=batch_size, verbose=verbose, callbacks=callbacks, shuffle=True)
+    history = wrapper.fit(
+        inputs(train),
+        y[train],
+        validation_data=(inputs(val), y[val]),
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=verbose,
+        callbacks=callbacks,
+        shuffle=True,
+    )
     return history.history
 
 
-def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation, epochs: int,
-                  batch_size: int, learning_rate: float, patience: int, seed: int,
-                  verbose) -> dict[str, list[float]]:
+def fit_adversary(
+    model,
+    x,
+    y,
+    mass,
+    train,
+    val,
+    *,
+    decorrelation: Decorrelation,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    patience: int,
+    seed: int,
+    verbose,
+) -> dict[str, list[float]]:
     """Alternate adversary and tagger steps; keep the weights with the best validation objective."""
     import keras
     import tensorflow as tf
 
     if keras.backend.backend() != "tensorflow":
-        raise RuntimeError("adversarial decorrelation needs the TensorFlow Keras backend (KERAS_BACKEND=tensorflow)")
+        raise RuntimeError(
+            "adversarial decorrelation needs the TensorFlow Keras backend (KERAS_BACKEND=tensorflow)"
+        )
     mass_bin = mass_bin_index(mass, decorrelation)
     weights = background_weights(y, mass, decorrelation, reference=train)
-    adversary = keras.Sequential([
-        keras.Input(shape=(1,)),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(decorrelation.mass_bins, activation="softmax"),
-    ], name="mass_adversary")
+    adversary = keras.Sequential(
+        [
+            keras.Input(shape=(1,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(decorrelation.mass_bins, activation="softmax"),
+        ],
+        name="mass_adversary",
+    )
     tagger_optimizer = keras.optimizers.Adam(learning_rate)
     adversary_optimizer = keras.optimizers.Adam(learning_rate)
     cross_entropy = keras.losses.BinaryCrossentropy()
@@ -159,7 +205,7 @@ def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation
         with tf.GradientTape() as tape:
             loss = mass_loss(bins, adversary(score, training=True), sample_weight=weight)
         grads = tape.gradient(loss, adversary.trainable_variables)
-        adversary_optimizer.apply_gradients(zip(grads, adversary.trainable_variables))
+        adversary_optimizer.apply_gradients(zip(grads, adversary.trainable_variables, strict=False))
         return loss
 
     @tf.function
@@ -170,17 +216,26 @@ def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation
             adversary_loss = mass_loss(bins, adversary(score, training=False), sample_weight=weight)
             loss = classification - strength * adversary_loss
         grads = tape.gradient(loss, model.trainable_variables)
-        tagger_optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        tagger_optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=False))
         return classification, adversary_loss
 
     def objective(rows) -> tuple[float, float]:
         score = model.predict(x[rows], batch_size=4096, verbose=0)
         classification = float(cross_entropy(y[rows, None], score))
-        adversary_loss = float(mass_loss(mass_bin[rows], adversary.predict(score, verbose=0), sample_weight=weights[rows]))
+        adversary_loss = float(
+            mass_loss(
+                mass_bin[rows], adversary.predict(score, verbose=0), sample_weight=weights[rows]
+            )
+        )
         return classification, adversary_loss
 
     rng = np.random.default_rng(seed)
-    history: dict[str, list[float]] = {"loss": [], "classification": [], "adversary": [], "val_loss": []}
+    history: dict[str, list[float]] = {
+        "loss": [],
+        "classification": [],
+        "adversary": [],
+        "val_loss": [],
+    }
     best, best_weights, waited = np.inf, model.get_weights(), 0
     for epoch in range(epochs):
         order = train[rng.permutation(len(train))]
@@ -198,8 +253,11 @@ def fit_adversary(model, x, y, mass, train, val, *, decorrelation: Decorrelation
         history["adversary"].append(adversary_loss)
         history["val_loss"].append(val_objective)
         if verbose:
-            print(f"epoch {epoch + 1}/{epochs}: classification {classification:.4f}, adversary "
-                  f"{adversary_loss:.4f}, validation objective {val_objective:.4f}", flush=True)
+            print(
+                f"epoch {epoch + 1}/{epochs}: classification {classification:.4f}, adversary "
+                f"{adversary_loss:.4f}, validation objective {val_objective:.4f}",
+                flush=True,
+            )
         if val_objective < best:
             best, best_weights, waited = val_objective, model.get_weights(), 0
         else:

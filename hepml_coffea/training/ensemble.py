@@ -38,12 +38,16 @@ def average_artifacts(
     from hepml_coffea import runtime
 
     if len(members) < 2:
-        raise ValueError(f"plugin {plugin.name!r}: an ensemble needs at least two member artifacts, got {len(members)}")
+        raise ValueError(
+            f"plugin {plugin.name!r}: an ensemble needs at least two member artifacts, got {len(members)}"
+        )
     import keras
 
-    loaded = [runtime.get_model(dataclasses.replace(plugin, artifact=Path(member))) for member in members]
+    loaded = [
+        runtime.get_model(dataclasses.replace(plugin, artifact=Path(member))) for member in members
+    ]
     first = loaded[0].card
-    for member, model in zip(members[1:], loaded[1:]):
+    for member, model in zip(members[1:], loaded[1:], strict=False):
         if model.card.preprocessing != first.preprocessing:
             raise ArtifactError(
                 f"plugin {plugin.name!r}: ensemble member {member} standardises its inputs differently "
@@ -51,35 +55,59 @@ def average_artifacts(
             )
     inputs = keras.Input(shape=tuple(first.input_shape), name="inputs")
     # each member gets a wrapper of its own name: the loaded networks may share one
-    scores = [keras.Model(m.model.inputs[0], m.model.outputs[0], name=f"member_{i}")(inputs)
-              for i, m in enumerate(loaded)]
-    ensemble = keras.Model(inputs, keras.layers.Average(name="mean_score")(scores), name=f"{plugin.name}_ensemble")
+    scores = [
+        keras.Model(m.model.inputs[0], m.model.outputs[0], name=f"member_{i}")(inputs)
+        for i, m in enumerate(loaded)
+    ]
+    ensemble = keras.Model(
+        inputs, keras.layers.Average(name="mean_score")(scores), name=f"{plugin.name}_ensemble"
+    )
     record = {
         "ensemble_of": [
-            {"artifact": str(member), "name": model.card.name, "sha256": model.card.sha256,
-             "provenance": model.card.provenance}
-            for member, model in zip(members, loaded)
+            {
+                "artifact": str(member),
+                "name": model.card.name,
+                "sha256": model.card.sha256,
+                "provenance": model.card.provenance,
+            }
+            for member, model in zip(members, loaded, strict=False)
         ],
         **(provenance or {}),
     }
     return write_artifact(
-        output, ensemble, name=plugin.name, inputs=list(first.inputs), input_shape=list(first.input_shape),
-        outputs=list(first.outputs), preprocessing=first.preprocessing, provenance=record, metrics=metrics or {},
+        output,
+        ensemble,
+        name=plugin.name,
+        inputs=list(first.inputs),
+        input_shape=list(first.input_shape),
+        outputs=list(first.outputs),
+        preprocessing=first.preprocessing,
+        provenance=record,
+        metrics=metrics or {},
     )
 
 
-def predict_artifacts(plugin: Plugin, artifacts: Mapping[str, Path], features: np.ndarray) -> dict[str, np.ndarray]:
+def predict_artifacts(
+    plugin: Plugin, artifacts: Mapping[str, Path], features: np.ndarray
+) -> dict[str, np.ndarray]:
     """The last output of ``plugin``'s network with each of ``artifacts``' weights on ``features``, by label."""
     from hepml_coffea import runtime
 
     scores = {}
     for index, (label, directory) in enumerate(artifacts.items()):
         variant = dataclasses.replace(plugin, name=f"combination_{index}", artifact=directory)
-        scores[label] = np.asarray(runtime.get_model(variant).predict(features)).reshape(len(features), -1)[:, -1]
+        scores[label] = np.asarray(runtime.get_model(variant).predict(features)).reshape(
+            len(features), -1
+        )[:, -1]
     return scores
 
 
-def ensemble_candidates(scores: Mapping[str, np.ndarray], max_members: int) -> dict[tuple[str, ...], np.ndarray]:
+def ensemble_candidates(
+    scores: Mapping[str, np.ndarray], max_members: int
+) -> dict[tuple[str, ...], np.ndarray]:
     """Every member alone and the mean score of every set of 2 to ``max_members`` members, keyed by the set."""
-    return {members: np.mean([scores[m] for m in members], axis=0)
-            for size in range(1, max_members + 1) for members in itertools.combinations(scores, size)}
+    return {
+        members: np.mean([scores[m] for m in members], axis=0)
+        for size in range(1, max_members + 1)
+        for members in itertools.combinations(scores, size)
+    }

@@ -40,8 +40,12 @@ def _versions() -> dict[str, str]:
 
     from hepml_coffea import __version__
 
-    versions = {"hepml_coffea": __version__, "keras": keras.__version__, "backend": keras.backend.backend(),
-                "python": platform.python_version()}
+    versions = {
+        "hepml_coffea": __version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "python": platform.python_version(),
+    }
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -108,7 +112,9 @@ def train_plugin(
     preprocessing: dict[str, list[float]] = {}
     if initial is not None and initial.card.preprocessing:
         preprocessing = initial.card.preprocessing  # the weights only make sense on these inputs
-        x = (x - np.asarray(preprocessing["mean"], np.float32)) / np.asarray(preprocessing["std"], np.float32)
+        x = (x - np.asarray(preprocessing["mean"], np.float32)) / np.asarray(
+            preprocessing["std"], np.float32
+        )
     elif plugin.standardise:
         reduce_axes = tuple(range(x.ndim - 1))
         mean = x[train].mean(axis=reduce_axes)
@@ -127,16 +133,49 @@ def train_plugin(
         keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, patience // 3)),
     ]
     if decorrelation is None:
-        model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
-        history = model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=epochs,
-                            batch_size=batch_size, verbose=verbose, callbacks=callbacks).history
+        model.compile(
+            optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")]
+        )
+        history = model.fit(
+            x[train],
+            y[train],
+            validation_data=(x[val], y[val]),
+            epochs=epochs,
+            batch_size=batch_size,
+            verbose=verbose,
+            callbacks=callbacks,
+        ).history
     elif decorrelation.method == "disco":
-        history = fit_disco(model, x, y, data.mass, train, val, decorrelation=decorrelation, epochs=epochs,
-                            batch_size=batch_size, optimizer=optimizer, callbacks=callbacks, verbose=verbose)
+        history = fit_disco(
+            model,
+            x,
+            y,
+            data.mass,
+            train,
+            val,
+            decorrelation=decorrelation,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
     else:
-        history = fit_adversary(model, x, y, data.mass, train, val, decorrelation=decorrelation, epochs=epochs,
-                                batch_size=batch_size, learning_rate=learning_rate, patience=patience,
-                                seed=seed, verbose=verbose)
+        history = fit_adversary(
+            model,
+            x,
+            y,
+            data.mass,
+            train,
+            val,
+            decorrelation=decorrelation,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            seed=seed,
+            verbose=verbose,
+        )
     scores = np.asarray(model.predict(x[test], batch_size=4096, verbose=0)).reshape(-1)
     metrics = classifier_metrics(scores, y[test])
     metrics["epochs_trained"] = len(history["loss"])
@@ -144,23 +183,39 @@ def train_plugin(
     metrics["evaluated_on"] = "held-out test split of the training samples"
 
     record = {
-        "trained_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "trained_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
         "samples": [{"file": Path(f).name, "sha256": sha256_of(Path(f))} for f in data.files],
         "n_jets": {"signal": int(data.labels.sum()), "background": int((data.labels == 0).sum())},
         "split": {"train": len(train), "validation": len(val), "test": len(test), "seed": seed},
-        "fit": {"epochs_max": epochs, "batch_size": batch_size, "patience": patience,
-                "learning_rate": learning_rate, "loss": "binary_crossentropy",
-                "lr_schedule": "halved after patience // 3 epochs without improvement",
-                "decorrelation": None if decorrelation is None else decorrelation.record(),
-                "initialised_from": None if initial is None else {
-                    "artifact": str(initial_artifact), "name": initial.card.name, "sha256": initial.card.sha256}},
+        "fit": {
+            "epochs_max": epochs,
+            "batch_size": batch_size,
+            "patience": patience,
+            "learning_rate": learning_rate,
+            "loss": "binary_crossentropy",
+            "lr_schedule": "halved after patience // 3 epochs without improvement",
+            "decorrelation": None if decorrelation is None else decorrelation.record(),
+            "initialised_from": None
+            if initial is None
+            else {
+                "artifact": str(initial_artifact),
+                "name": initial.card.name,
+                "sha256": initial.card.sha256,
+            },
+        },
         "versions": _versions(),
         **(provenance or {}),
     }
     card = write_artifact(
-        output, model, name=plugin.name, inputs=list(plugin.feature_names),
-        input_shape=list(x.shape[1:]), outputs=[o.name for o in plugin.outputs],
-        preprocessing=preprocessing, provenance=record, metrics=metrics,
+        output,
+        model,
+        name=plugin.name,
+        inputs=list(plugin.feature_names),
+        input_shape=list(x.shape[1:]),
+        outputs=[o.name for o in plugin.outputs],
+        preprocessing=preprocessing,
+        provenance=record,
+        metrics=metrics,
     )
     return TrainingResult(model=model, card=card, test_scores=scores, test_labels=y[test])

@@ -38,7 +38,9 @@ def distance_correlation_loss(mass, score, weights=None):
     score = ops.reshape(score, (-1,))
     dtype = keras.backend.standardize_dtype(score.dtype)
     mass = ops.cast(ops.reshape(mass, (-1,)), dtype)
-    weights = ops.ones_like(score) if weights is None else ops.cast(ops.reshape(weights, (-1,)), dtype)
+    weights = (
+        ops.ones_like(score) if weights is None else ops.cast(ops.reshape(weights, (-1,)), dtype)
+    )
     probability = weights / ops.sum(weights)
     a = _double_centred(ops.abs(ops.expand_dims(mass, 1) - ops.expand_dims(mass, 0)), probability)
     b = _double_centred(ops.abs(ops.expand_dims(score, 1) - ops.expand_dims(score, 0)), probability)

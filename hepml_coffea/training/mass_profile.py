@@ -105,7 +105,12 @@ def _per_bin_curves(logits, labels, bins, n_bins, min_background):
         thresholds.append(threshold)
         signal_passing.append(len(ordered) - np.searchsorted(ordered, threshold, side="right"))
         background_counts.append(len(in_bin))
-    return np.array(populated), np.array(thresholds), np.array(signal_passing), np.array(background_counts)
+    return (
+        np.array(populated),
+        np.array(thresholds),
+        np.array(signal_passing),
+        np.array(background_counts),
+    )
 
 
 def fit_mass_profile(
@@ -130,13 +135,16 @@ def fit_mass_profile(
         raise ValueError(f"signal efficiency must lie in (0, 1), got {signal_efficiency}")
     labels = np.asarray(labels)
     if not ((labels == 1).any() and (labels == 0).any()):
-        raise ValueError("fitting a mass profile needs both signal (label 1) and background (label 0) jets")
+        raise ValueError(
+            "fitting a mass profile needs both signal (label 1) and background (label 0) jets"
+        )
     logits = logit(scores)
     edges = np.asarray(mass_edges, np.float64)
     n_bins = len(edges) - 1
     bins = np.clip(np.digitize(np.asarray(mass, np.float64), edges) - 1, 0, n_bins - 1)
     populated, thresholds, signal_passing, background_counts = _per_bin_curves(
-        logits, labels, bins, n_bins, min_background)
+        logits, labels, bins, n_bins, min_background
+    )
     if len(populated) < 2:
         raise ValueError(
             f"only {len(populated)} mass bins hold {min_background} or more background jets; "
@@ -149,16 +157,24 @@ def fit_mass_profile(
 
     def solve(multiplier: float) -> tuple[np.ndarray, float]:
         """Best per-bin choices for one multiplier; the penalty's eps_B is iterated to consistency."""
-        efficiency = share @ EFFICIENCY_GRID[np.argmax(signal_gain - multiplier * share[:, None] * grid, axis=1)]
+        efficiency = (
+            share
+            @ EFFICIENCY_GRID[np.argmax(signal_gain - multiplier * share[:, None] * grid, axis=1)]
+        )
         for _ in range(PENALTY_SCALE_ROUNDS):
             scale = max(efficiency, 1e-6)
-            value = (signal_gain - multiplier * share[:, None] * grid
-                     - strength / 8.0 * share[:, None] * (grid / scale - 1.0) ** 2)
+            value = (
+                signal_gain
+                - multiplier * share[:, None] * grid
+                - strength / 8.0 * share[:, None] * (grid / scale - 1.0) ** 2
+            )
             choice = np.argmax(value, axis=1)
             efficiency = float(share @ EFFICIENCY_GRID[choice])
         return choice, float(signal_gain[np.arange(len(choice)), choice].sum())
 
-    low, high = MULTIPLIER_RANGE  # the signal efficiency falls as the multiplier on QCD efficiency rises
+    low, high = (
+        MULTIPLIER_RANGE  # the signal efficiency falls as the multiplier on QCD efficiency rises
+    )
     for _ in range(MULTIPLIER_BISECTION_STEPS):
         middle = np.sqrt(low * high)
         if solve(middle)[1] > signal_efficiency:
@@ -258,19 +274,33 @@ def write_mass_profile_artifact(
             f"{base_plugin.name!r} needs its {n_base} inputs flattened and the jet mass after them ({n_base + 1})"
         )
     inputs = keras.Input(shape=(n_base + 1,), name="features_and_mass")
-    base_inputs = keras.layers.Reshape(base_shape, name="base_features")(Channels(0, n_base, name="flat_features")(inputs))
+    base_inputs = keras.layers.Reshape(base_shape, name="base_features")(
+        Channels(0, n_base, name="flat_features")(inputs)
+    )
     score = keras.Model(base.model.inputs[0], base.model.outputs[0], name="base")(base_inputs)
     mass = Channels(n_base, n_base + 1, name="mass")(inputs)
-    shifted = MassDependentShift(profile.centres, profile.thresholds, name="mass_dependent_shift")([score, mass])
+    shifted = MassDependentShift(profile.centres, profile.thresholds, name="mass_dependent_shift")(
+        [score, mass]
+    )
     model = keras.Model(inputs, shifted, name=f"{plugin.name}_mass_profile")
     record = {
         "mass_profile": profile.record(),
-        "base": {"artifact": str(base_plugin.artifact), "name": base.card.name, "sha256": base.card.sha256,
-                 "provenance": base.card.provenance},
+        "base": {
+            "artifact": str(base_plugin.artifact),
+            "name": base.card.name,
+            "sha256": base.card.sha256,
+            "provenance": base.card.provenance,
+        },
         **(provenance or {}),
     }
     return write_artifact(
-        output, model, name=plugin.name, inputs=list(plugin.feature_names), input_shape=[n_base + 1],
-        outputs=list(base.card.outputs), preprocessing={}, provenance=record, metrics=metrics or {},
+        output,
+        model,
+        name=plugin.name,
+        inputs=list(plugin.feature_names),
+        input_shape=[n_base + 1],
+        outputs=list(base.card.outputs),
+        preprocessing={},
+        provenance=record,
+        metrics=metrics or {},
     )
-

@@ -19,7 +19,9 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
     mid = first + (counts + 1) / 2.0
     ranks[order] = np.repeat(mid, counts)
-    return float((ranks[labels].sum() - n_signal * (n_signal + 1) / 2.0) / (n_signal * n_background))
+    return float(
+        (ranks[labels].sum() - n_signal * (n_signal + 1) / 2.0) / (n_signal * n_background)
+    )
 
 
 def background_rejection(scores: np.ndarray, labels: np.ndarray, signal_efficiency: float) -> float:

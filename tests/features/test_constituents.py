@@ -7,13 +7,19 @@ from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 from real_cms import open_events
 
 from hepml_coffea.errors import InvalidInputError
-from hepml_coffea.features.constituents import Constituents, jet_constituents, oriented_coordinates, pad
+from hepml_coffea.features.constituents import (
+    Constituents,
+    jet_constituents,
+    oriented_coordinates,
+    pad,
+)
 
 
 @pytest.fixture(scope="module")
 def ttbar_events(generated_ttbar_qcd):
-    return NanoEventsFactory.from_root({str(generated_ttbar_qcd[0]): "Events"}, schemaclass=PFNanoAODSchema,
-                                       mode="eager").events()
+    return NanoEventsFactory.from_root(
+        {str(generated_ttbar_qcd[0]): "Events"}, schemaclass=PFNanoAODSchema, mode="eager"
+    ).events()
 
 
 def test_constituents_match_coffea_links_and_jet_branches(ttbar_events):
@@ -21,8 +27,12 @@ def test_constituents_match_coffea_links_and_jet_branches(ttbar_events):
     jets = ak.flatten(ttbar_events.FatJet)
     assert np.array_equal(c.counts, ak.to_numpy(jets.nConstituents))
     # coffea's own linking (works on our files) gives the same candidates
-    coffea_pt = ak.to_numpy(ak.flatten(ak.sort(ak.flatten(ttbar_events.FatJet.constituents.pf.pt, axis=1),
-                                               ascending=False), axis=None))
+    coffea_pt = ak.to_numpy(
+        ak.flatten(
+            ak.sort(ak.flatten(ttbar_events.FatJet.constituents.pf.pt, axis=1), ascending=False),
+            axis=None,
+        )
+    )
     assert np.allclose(c.pt, coffea_pt)
     # sorted by jet, then by decreasing pT; position restarts at 0 in every jet
     assert np.all(np.diff(c.jet) >= 0)
@@ -51,8 +61,9 @@ def test_constituents_on_real_cms_pfnano_where_coffea_cannot_link():
 
 def test_a_link_outside_the_event_is_an_error(ttbar_events):
     links = ttbar_events.FatJetPFCands
-    broken = ak.with_field(ttbar_events, ak.with_field(links, links.pFCandsIdx + 10_000, "pFCandsIdx"),
-                           "FatJetPFCands")
+    broken = ak.with_field(
+        ttbar_events, ak.with_field(links, links.pFCandsIdx + 10_000, "pFCandsIdx"), "FatJetPFCands"
+    )
     with pytest.raises(InvalidInputError, match="FatJetPFCands links point outside"):
         jet_constituents(broken)
 
@@ -70,9 +81,19 @@ def test_pad_keeps_leading_constituents_and_zero_fills(ttbar_events):
 
 def _synthetic(deta, dphi, pt):
     n = len(pt)
-    return Constituents(jet=np.zeros(n, int), position=np.arange(n), counts=np.array([n]), pt=pt, deta=deta,
-                        dphi=dphi, energy=pt, charge=np.zeros(n), pdg_id=np.zeros(n, int),
-                        jet_pt=np.array([pt.sum()]), jet_energy=np.array([pt.sum()]))
+    return Constituents(
+        jet=np.zeros(n, int),
+        position=np.arange(n),
+        counts=np.array([n]),
+        pt=pt,
+        deta=deta,
+        dphi=dphi,
+        energy=pt,
+        charge=np.zeros(n),
+        pdg_id=np.zeros(n, int),
+        jet_pt=np.array([pt.sum()]),
+        jet_energy=np.array([pt.sum()]),
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -85,7 +106,9 @@ def test_deeptop_orientation_undoes_translation_rotation_and_reflection(seed):
     x = np.cos(angle) * deta - np.sin(angle) * dphi + 0.1
     y = np.sin(angle) * deta + np.cos(angle) * dphi - 0.05
     moved = oriented_coordinates(_synthetic(-x, y, pt))  # rotated, shifted and mirrored
-    assert np.allclose(moved[0], reference[0], atol=1e-9) and np.allclose(moved[1], reference[1], atol=1e-9)
+    assert np.allclose(moved[0], reference[0], atol=1e-9) and np.allclose(
+        moved[1], reference[1], atol=1e-9
+    )
     x, y = reference
     assert np.isclose(np.sum(pt * x), 0, atol=1e-9) and np.isclose(np.sum(pt * y), 0, atol=1e-9)
     assert np.sum(pt * y * y) >= np.sum(pt * x * x)  # principal axis vertical

@@ -22,12 +22,17 @@ SELECTIONS = {
 
 
 def builtin_fatjet_plugins():
-    return [p for p in get_registry().plugins.values()
-            if p.collection == "FatJet" and p.package == "hepml-coffea"]
+    return [
+        p
+        for p in get_registry().plugins.values()
+        if p.collection == "FatJet" and p.package == "hepml-coffea"
+    ]
 
 
 def open_file(path, mode="eager"):
-    return NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode).events()
+    return NanoEventsFactory.from_root(
+        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode
+    ).events()
 
 
 def selected_positions(events, select) -> np.ndarray:
@@ -51,14 +56,18 @@ def generated(generated_ttbar_qcd):
 
 @pytest.mark.parametrize("selection", SELECTIONS)
 @pytest.mark.parametrize("source", ["generated", "cms"])
-def test_every_builtin_feature_builder_sees_the_selected_jets_own_constituents(selection, source, generated):
+def test_every_builtin_feature_builder_sees_the_selected_jets_own_constituents(
+    selection, source, generated
+):
     events = open_file(generated) if source == "generated" else open_events("pfnano")
     selected, before = with_jets(events, SELECTIONS[selection])
     positions = selected_positions(before, SELECTIONS[selection])
     assert len(positions) > 0
     for plugin in builtin_fatjet_plugins():
         expected = np.asarray(plugin.features(before))[positions]
-        np.testing.assert_array_equal(np.asarray(plugin.features(selected)), expected, err_msg=plugin.name)
+        np.testing.assert_array_equal(
+            np.asarray(plugin.features(selected)), expected, err_msg=plugin.name
+        )
 
 
 def test_selected_jets_get_the_candidates_coffea_links_to_them(generated):
@@ -81,22 +90,32 @@ def test_attach_after_a_jet_selection_equals_attach_before_it(mode, generated):
     expected_jets = select(reference.FatJet[reference.FatJet.pt > 550])
 
     events = open_file(generated, mode)
-    events["FatJet"] = select(events.FatJet[events.FatJet.pt > 550])  # in place, as in coffea's docs
+    events["FatJet"] = select(
+        events.FatJet[events.FatJet.pt > 550]
+    )  # in place, as in coffea's docs
     jets = attach(events, plugins).FatJet
     if mode == "dask":
         (jets,) = dask.compute(jets)
     assert ak.sum(ak.num(jets)) == ak.sum(ak.num(expected_jets)) > 50
     for plugin in plugins:
         column = plugin.column_name(plugin.outputs[0])
-        np.testing.assert_allclose(ak.to_numpy(ak.flatten(jets[column])),
-                                   ak.to_numpy(ak.flatten(expected_jets[column])), rtol=1e-6, atol=1e-7,
-                                   err_msg=f"{plugin.name} in {mode} mode")
+        np.testing.assert_allclose(
+            ak.to_numpy(ak.flatten(jets[column])),
+            ak.to_numpy(ak.flatten(expected_jets[column])),
+            rtol=1e-6,
+            atol=1e-7,
+            err_msg=f"{plugin.name} in {mode} mode",
+        )
 
 
 def test_a_jet_whose_axis_was_moved_is_refused_not_given_wrong_constituents():
     events = open_events("pfnano")
-    moved = ak.with_field(events.FatJet, -events.FatJet.eta, "eta")  # mirrored: no constituents there
-    with pytest.raises(InvalidInputError, match=r"FatJet jet\(s\) cannot be matched .* keep each jet's eta and phi"):
+    moved = ak.with_field(
+        events.FatJet, -events.FatJet.eta, "eta"
+    )  # mirrored: no constituents there
+    with pytest.raises(
+        InvalidInputError, match=r"FatJet jet\(s\) cannot be matched .* keep each jet's eta and phi"
+    ):
         jet_constituents(ak.with_field(events, moved, "FatJet"))
 
 
@@ -111,17 +130,29 @@ def test_a_file_skimmed_without_reindexing_is_still_an_error(tmp_path):
     """A truly inconsistent link table: keep only the leading FatJet, leave the links as they were."""
     with uproot.open(cms_file("pfnano")) as source:
         tree = source["Events"]
-        jets = tree.arrays(["FatJet_pt", "FatJet_eta", "FatJet_phi", "FatJet_mass", "FatJet_msoftdrop"])
+        jets = tree.arrays(
+            ["FatJet_pt", "FatJet_eta", "FatJet_phi", "FatJet_mass", "FatJet_msoftdrop"]
+        )
         links = tree.arrays(["FatJetPFCands_jetIdx", "FatJetPFCands_pFCandsIdx"])
-        cands = tree.arrays([f"PFCands_{f}" for f in ("pt", "eta", "phi", "mass", "charge", "pdgId")])
+        cands = tree.arrays(
+            [f"PFCands_{f}" for f in ("pt", "eta", "phi", "mass", "charge", "pdgId")]
+        )
         ids = tree.arrays(["run", "luminosityBlock", "event"])
     skimmed = tmp_path / "skimmed.root"
     with uproot.recreate(skimmed) as out:
+
         def zipped(arrays, prefix, keep=slice(None)):
-            return ak.zip({name[len(prefix):]: arrays[name][:, keep] for name in arrays.fields})
-        branches = {"FatJet": zipped(jets, "FatJet_", slice(0, 1)), "FatJetPFCands": zipped(links, "FatJetPFCands_"),
-                    "PFCands": zipped(cands, "PFCands_"), **{name: ids[name] for name in ids.fields}}
+            return ak.zip({name[len(prefix) :]: arrays[name][:, keep] for name in arrays.fields})
+
+        branches = {
+            "FatJet": zipped(jets, "FatJet_", slice(0, 1)),
+            "FatJetPFCands": zipped(links, "FatJetPFCands_"),
+            "PFCands": zipped(cands, "PFCands_"),
+            **{name: ids[name] for name in ids.fields},
+        }
         out.mktree("Events", {name: array.type for name, array in branches.items()})
         out["Events"].extend(branches)
-    with pytest.raises(InvalidInputError, match="FatJetPFCands links point outside .* skimmed without re-indexing"):
+    with pytest.raises(
+        InvalidInputError, match="FatJetPFCands links point outside .* skimmed without re-indexing"
+    ):
         jet_constituents(open_file(skimmed))

@@ -19,8 +19,9 @@ from hepml_coffea.features.particles import (
 
 @pytest.fixture(scope="module")
 def events(generated_ttbar_qcd):
-    return NanoEventsFactory.from_root({str(generated_ttbar_qcd[0]): "Events"}, schemaclass=PFNanoAODSchema,
-                                       mode="virtual").events()
+    return NanoEventsFactory.from_root(
+        {str(generated_ttbar_qcd[0]): "Events"}, schemaclass=PFNanoAODSchema, mode="virtual"
+    ).events()
 
 
 def test_particle_cloud_channels(events):
@@ -31,9 +32,12 @@ def test_particle_cloud_channels(events):
     assert np.array_equal(mask.sum(axis=1), np.minimum(c.counts, 40))
     assert np.all(cloud[mask == 0] == 0), "padding must stay exactly zero"
     real = cloud[mask == 1]
-    assert np.allclose(np.exp(real[:, CLOUD_FEATURES.index("log_pt")] / 0.7 + 1.7),
-                       c.pt[c.position < 40], rtol=1e-4)
-    flags = real[:, CLOUD_FEATURES.index("is_electron"):MASK_CHANNEL]
+    assert np.allclose(
+        np.exp(real[:, CLOUD_FEATURES.index("log_pt")] / 0.7 + 1.7),
+        c.pt[c.position < 40],
+        rtol=1e-4,
+    )
+    flags = real[:, CLOUD_FEATURES.index("is_electron") : MASK_CHANNEL]
     assert np.all(flags.sum(axis=1) == 1), "every constituent has exactly one particle type"
     charged_hadron = real[:, CLOUD_FEATURES.index("is_charged_hadron")] == 1
     assert np.all(real[charged_hadron, CLOUD_FEATURES.index("charge")] != 0)
@@ -68,7 +72,9 @@ def test_jet_images_hold_the_jet_pt_and_track_count(events):
 def test_features_are_identical_eager_and_virtual(generated_ttbar_qcd):
     path = {str(generated_ttbar_qcd[1]): "Events"}
     eager = NanoEventsFactory.from_root(path, schemaclass=PFNanoAODSchema, mode="eager").events()
-    virtual = NanoEventsFactory.from_root(path, schemaclass=PFNanoAODSchema, mode="virtual").events()
+    virtual = NanoEventsFactory.from_root(
+        path, schemaclass=PFNanoAODSchema, mode="virtual"
+    ).events()
     for builder in (particle_cloud, constituent_list, jet_images):
         assert np.array_equal(builder(eager), builder(virtual))
     assert len(particle_cloud(eager)) == int(ak.sum(ak.num(eager.FatJet)))

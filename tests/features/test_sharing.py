@@ -14,7 +14,9 @@ CLOUD_TAGGERS = ["pfn", "pfn_md", "efn", "particlenet_lite"]
 
 
 def _events(path, mode="virtual"):
-    return NanoEventsFactory.from_root({str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode).events()
+    return NanoEventsFactory.from_root(
+        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode
+    ).events()
 
 
 def test_a_shared_builder_runs_once_per_source_and_arguments_inside_a_scope():
@@ -52,7 +54,9 @@ def test_cached_constituents_are_read_only(generated_ttbar_qcd):
     assert jet_constituents(events, "FatJet").pt.flags.writeable
 
 
-def test_attaching_together_builds_the_cloud_once_and_matches_attaching_one_by_one(generated_ttbar_qcd):
+def test_attaching_together_builds_the_cloud_once_and_matches_attaching_one_by_one(
+    generated_ttbar_qcd,
+):
     calls = []
 
     @shared
@@ -61,7 +65,9 @@ def test_attaching_together_builds_the_cloud_once_and_matches_attaching_one_by_o
         return particle_cloud(events)
 
     registry = get_registry()
-    plugins = [dataclasses.replace(registry.get(name), features=counted_cloud) for name in CLOUD_TAGGERS]
+    plugins = [
+        dataclasses.replace(registry.get(name), features=counted_cloud) for name in CLOUD_TAGGERS
+    ]
     together = attach(_events(generated_ttbar_qcd[0]), plugins).FatJet
     assert len(calls) == 1
     for plugin in plugins:
@@ -82,8 +88,11 @@ def test_plugins_declaring_different_branches_still_share_what_they_build(genera
         return particle_cloud(events)
 
     pfn = dataclasses.replace(get_registry().get("pfn"), features=counted_cloud)
-    with_mass = dataclasses.replace(pfn, name="pfn_reading_msoftdrop",
-                                    required_branches=(*pfn.required_branches, "FatJet_msoftdrop"))
+    with_mass = dataclasses.replace(
+        pfn,
+        name="pfn_reading_msoftdrop",
+        required_branches=(*pfn.required_branches, "FatJet_msoftdrop"),
+    )
     jets = attach(_events(generated_ttbar_qcd[0]), [pfn, with_mass]).FatJet
     assert len(calls) == 1
     assert ak.all(jets.pfn_top == jets.pfn_reading_msoftdrop_top)
@@ -107,5 +116,7 @@ def test_two_different_plugins_with_one_name_are_refused(generated_ttbar_qcd):
     impostor = dataclasses.replace(registry.get("efn"), name="pfn")
     with pytest.raises(PluginDefinitionError, match="both named 'pfn'"):
         attach(_events(generated_ttbar_qcd[0]), [registry.get("pfn"), impostor])
-    tagged = attach(_events(generated_ttbar_qcd[0]), ["pfn", "pfn"])  # the same plugin twice is fine
+    tagged = attach(
+        _events(generated_ttbar_qcd[0]), ["pfn", "pfn"]
+    )  # the same plugin twice is fine
     assert "pfn_top" in tagged.FatJet.fields

@@ -41,7 +41,9 @@ def sample_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def ttbar_file(sample_dir) -> Path:
-    return generate_sample("ttbar", N_EVENTS, sample_dir / "ttbar.root", seed=1, chunk_size=25, progress=False)
+    return generate_sample(
+        "ttbar", N_EVENTS, sample_dir / "ttbar.root", seed=1, chunk_size=25, progress=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +53,9 @@ def qcd_file(sample_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def ttbar_pu_file(sample_dir) -> Path:
-    return generate_sample("ttbar", N_EVENTS, sample_dir / "ttbar_pu10.root", seed=2, pileup=10.0, progress=False)
+    return generate_sample(
+        "ttbar", N_EVENTS, sample_dir / "ttbar_pu10.root", seed=2, pileup=10.0, progress=False
+    )
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,9 @@ from hepml_coffea.samples import generate as gen_mod
 
 def _arrays(path):
     with uproot.open(path) as f:
-        return f["Events"].arrays(["FatJet_pt", "FatJet_msoftdrop", "PFCands_pt", "GenPart_pt", "event"])
+        return f["Events"].arrays(
+            ["FatJet_pt", "FatJet_msoftdrop", "PFCands_pt", "GenPart_pt", "event"]
+        )
 
 
 def test_same_seed_same_content_different_seed_different(tmp_path):
@@ -25,8 +27,12 @@ def test_same_seed_same_content_different_seed_different(tmp_path):
 
 
 def test_parallel_jobs_reproducible(tmp_path):
-    a = generate_sample("qcd", 30, tmp_path / "a.root", seed=3, jobs=2, chunk_size=10, progress=False)
-    b = generate_sample("qcd", 30, tmp_path / "b.root", seed=3, jobs=2, chunk_size=10, progress=False)
+    a = generate_sample(
+        "qcd", 30, tmp_path / "a.root", seed=3, jobs=2, chunk_size=10, progress=False
+    )
+    b = generate_sample(
+        "qcd", 30, tmp_path / "b.root", seed=3, jobs=2, chunk_size=10, progress=False
+    )
     arr = _arrays(a)
     assert len(arr) == 30
     np.testing.assert_array_equal(ak.to_numpy(arr.event), np.arange(1, 31))
@@ -64,7 +70,9 @@ def test_cached_sample(tmp_path, monkeypatch):
 
 
 def test_generator_level_and_wprime(tmp_path, read_nano):
-    path = generate_sample("wprime", 30, tmp_path / "wp.root", seed=2, detector="none", progress=False)
+    path = generate_sample(
+        "wprime", 30, tmp_path / "wp.root", seed=2, detector="none", progress=False
+    )
     ev = read_nano(path)
     labels = ak.to_numpy(ak.flatten(ev.FatJet.truthLabel))
     assert {2, 3} & set(labels.tolist())

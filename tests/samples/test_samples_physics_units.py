@@ -44,7 +44,11 @@ def test_substructure_matches_fastjet():
         c = ak.with_name(arr[sel], "Momentum4D")
         dy = c.rapidity[:, :, None] - axes.rapidity[:, None, :]
         dphi = (c.phi[:, :, None] - axes.phi[:, None, :] + np.pi) % (2 * np.pi) - np.pi
-        ref = ak.sum(c.pt * ak.min(np.sqrt(dy**2 + dphi**2), axis=2), axis=1) / ak.sum(c.pt, axis=1) / 0.8
+        ref = (
+            ak.sum(c.pt * ak.min(np.sqrt(dy**2 + dphi**2), axis=2), axis=1)
+            / ak.sum(c.pt, axis=1)
+            / 0.8
+        )
         np.testing.assert_allclose(tau[sel, nax - 1], ak.to_numpy(ref), rtol=1e-9)
 
 
@@ -54,8 +58,14 @@ def _particles(pdg, pt, eta, charge, from_lv=None):
     px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
     mass = np.zeros_like(pt)
     return ParticleArrays(
-        counts=np.array([len(pt)]), px=px, py=py, pz=pz, e=np.sqrt(px**2 + py**2 + pz**2),
-        mass=mass, pdg_id=np.asarray(pdg, np.int32), charge=np.asarray(charge, np.float32),
+        counts=np.array([len(pt)]),
+        px=px,
+        py=py,
+        pz=pz,
+        e=np.sqrt(px**2 + py**2 + pz**2),
+        mass=mass,
+        pdg_id=np.asarray(pdg, np.int32),
+        charge=np.asarray(charge, np.float32),
         from_lv=np.ones(len(pt), bool) if from_lv is None else np.asarray(from_lv, bool),
     )
 
@@ -73,8 +83,10 @@ def test_detector_energy_and_flags():
     rng = np.random.default_rng(0)
     n = 4000
     p = _particles(
-        pdg=np.where(np.arange(n) % 2 == 0, 211, 22), pt=np.full(n, 5.0),
-        eta=rng.uniform(-2.4, 2.4, n), charge=np.where(np.arange(n) % 2 == 0, 1, 0),
+        pdg=np.where(np.arange(n) % 2 == 0, 211, 22),
+        pt=np.full(n, 5.0),
+        eta=rng.uniform(-2.4, 2.4, n),
+        charge=np.where(np.arange(n) % 2 == 0, 1, 0),
         from_lv=np.arange(n) % 4 < 2,
     )
     phi = rng.uniform(-np.pi, np.pi, n)

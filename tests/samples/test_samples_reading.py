@@ -16,13 +16,30 @@ def test_branches_are_nanoaod_style(ttbar_file, n_events):
         assert tree.classname == "TTree"
         names = set(tree.keys())
         assert tree.num_entries == n_events
-        for b in ("run", "luminosityBlock", "event", "genWeight", "nFatJet", "FatJet_msoftdrop",
-                  "FatJet_tau1", "FatJet_tau4", "FatJet_truthLabel", "nPFCands", "PFCands_fromPV",
-                  "PFCands_fromLV", "nFatJetPFCands", "FatJetPFCands_jetIdx",
-                  "FatJetPFCands_pFCandsIdx", "nGenPart", "GenPart_genPartIdxMother"):
+        for b in (
+            "run",
+            "luminosityBlock",
+            "event",
+            "genWeight",
+            "nFatJet",
+            "FatJet_msoftdrop",
+            "FatJet_tau1",
+            "FatJet_tau4",
+            "FatJet_truthLabel",
+            "nPFCands",
+            "PFCands_fromPV",
+            "PFCands_fromLV",
+            "nFatJetPFCands",
+            "FatJetPFCands_jetIdx",
+            "FatJetPFCands_pFCandsIdx",
+            "nGenPart",
+            "GenPart_genPartIdxMother",
+        ):
             assert b in names, b
         assert tree["event"].interpretation.from_dtype.kind == "u"
-        assert tree["FatJet_truthLabel"].array(library="ak").type.content.content.primitive == "int32"
+        assert (
+            tree["FatJet_truthLabel"].array(library="ak").type.content.content.primitive == "int32"
+        )
         np.testing.assert_array_equal(tree["event"].array(library="np"), np.arange(1, n_events + 1))
 
 

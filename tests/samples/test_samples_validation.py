@@ -48,7 +48,9 @@ def test_bad_input(tmp_path, no_generation, kwargs, message):
     if not os.path.isabs(str(args["output"])):
         args["output"] = tmp_path / args["output"]
     with pytest.raises(SampleConfigError, match=message):
-        generate_sample(args.pop("process"), args.pop("n_events"), args.pop("output"), progress=False, **args)
+        generate_sample(
+            args.pop("process"), args.pop("n_events"), args.pop("output"), progress=False, **args
+        )
     assert isinstance(SampleConfigError("x"), HepmlCoffeaError)
 
 
@@ -72,8 +74,20 @@ def _parse(argv):
 
 
 def test_cli_bad_input_exit_code(tmp_path, capsys, no_generation):
-    args = _parse(["--process", "qcd", "--events", "10", "--output", str(tmp_path / "o.root"),
-                   "--pt-min", "800", "--pt-max", "700"])
+    args = _parse(
+        [
+            "--process",
+            "qcd",
+            "--events",
+            "10",
+            "--output",
+            str(tmp_path / "o.root"),
+            "--pt-min",
+            "800",
+            "--pt-max",
+            "700",
+        ]
+    )
     assert run_generate(args) == 2
     err = capsys.readouterr().err
     assert "pt_min" in err and "Traceback" not in err
@@ -88,7 +102,8 @@ def test_cli_unknown_process_rejected_by_argparse():
 
 def test_cli_runs(tmp_path, capsys):
     out = tmp_path / "cli.root"
-    args = _parse(["--process", "qcd", "--events", "5", "--output", str(out), "--seed", "3",
-                   "--no-progress"])
+    args = _parse(
+        ["--process", "qcd", "--events", "5", "--output", str(out), "--seed", "3", "--no-progress"]
+    )
     assert run_generate(args) == 0
     assert out.exists() and str(out) in capsys.readouterr().out

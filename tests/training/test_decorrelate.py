@@ -27,7 +27,9 @@ def sculpting_problem():
     n = 2000
     mass = np.r_[rng.normal(172, 15, n), rng.uniform(20, 300, n)]
     tau32 = np.r_[rng.normal(0.45, 0.12, n), rng.normal(0.7, 0.12, n)]
-    features = np.stack([rng.normal(6.3, 0.1, 2 * n), mass, rng.normal(0.5, 0.1, 2 * n), tau32], axis=1)
+    features = np.stack(
+        [rng.normal(6.3, 0.1, 2 * n), mass, rng.normal(0.5, 0.1, 2 * n), tau32], axis=1
+    )
     labels = np.r_[np.ones(n), np.zeros(n)].astype(np.int8)
     data = LabelledFeatures(features.astype(np.float32), labels, mass.astype(np.float32), files=[])
     plugin = dataclasses.replace(get_registry().get("substructure_dnn"), artifact=None)
@@ -39,8 +41,16 @@ def _train(problem, directory, decorrelation, batch_size=1000):
     import keras
 
     plugin, data = problem
-    result = train_plugin(plugin, data, directory, epochs=10, batch_size=batch_size, learning_rate=3e-3,
-                          verbose=0, decorrelation=decorrelation)
+    result = train_plugin(
+        plugin,
+        data,
+        directory,
+        epochs=10,
+        batch_size=batch_size,
+        learning_rate=3e-3,
+        verbose=0,
+        decorrelation=decorrelation,
+    )
     model = keras.saving.load_model(directory / "model.keras", compile=False)
     mean, std = (np.asarray(result.card.preprocessing[k], np.float32) for k in ("mean", "std"))
     background = data.labels == 0
@@ -50,9 +60,12 @@ def _train(problem, directory, decorrelation, batch_size=1000):
 
 def test_disco_and_adversary_reduce_mass_correlation(sculpting_problem, tmp_path):
     plain_card, plain_dcor = _train(sculpting_problem, tmp_path / "plain", None)
-    disco_card, disco_dcor = _train(sculpting_problem, tmp_path / "disco", Decorrelation("disco", 5.0), batch_size=400)
-    adversary_card, adversary_dcor = _train(sculpting_problem, tmp_path / "adversary",
-                                            Decorrelation("adversary", 10.0), batch_size=128)
+    disco_card, disco_dcor = _train(
+        sculpting_problem, tmp_path / "disco", Decorrelation("disco", 5.0), batch_size=400
+    )
+    adversary_card, adversary_dcor = _train(
+        sculpting_problem, tmp_path / "adversary", Decorrelation("adversary", 10.0), batch_size=128
+    )
     # measured (seed 7): dCor² 0.092 plain, 0.002 DisCo, 0.047 adversary; AUC 0.956, 0.817, 0.948
     assert plain_dcor > 0.05, "the plain network should use the mass"
     assert disco_dcor < 0.5 * plain_dcor
@@ -84,11 +97,13 @@ def test_flattening_weights_make_the_background_mass_flat():
     weighted = np.bincount(mass_bin_index(mass[labels == 0], option), weights=background)
     # bins 0-5 end up equally populated; bins 6-9 are so sparse that their weight hits the cap
     np.testing.assert_allclose(weighted[:6], weighted[0], rtol=1e-6)
-    assert np.ptp(background[population[:6].sum():]) == 0
+    assert np.ptp(background[population[:6].sum() :]) == 0
     assert weighted[6] < weighted[0]
     # before the cap, bin k weighs N / (10 * population_k) relative to the mean
     uncapped_first_bin = population.sum() / (10 * population[0])
-    assert background.max() / background[0] == pytest.approx(MAX_FLATTENING_WEIGHT / uncapped_first_bin)
+    assert background.max() / background[0] == pytest.approx(
+        MAX_FLATTENING_WEIGHT / uncapped_first_bin
+    )
 
 
 def test_flattening_weights_come_from_the_reference_rows_only():
@@ -98,14 +113,20 @@ def test_flattening_weights_come_from_the_reference_rows_only():
     train = rng.permutation(len(mass))[:2400]
     option = Decorrelation("disco", 1.0, flatten_mass=True)
     weights = background_weights(labels, mass, option, reference=train)
-    np.testing.assert_allclose(weights[train], background_weights(labels[train], mass[train], option), rtol=1e-6)
+    np.testing.assert_allclose(
+        weights[train], background_weights(labels[train], mass[train], option), rtol=1e-6
+    )
     assert np.all(weights[labels == 1] == 0) and np.all(weights[labels == 0] > 0)
     assert not np.allclose(weights, background_weights(labels, mass, option))
 
 
 def test_without_flattening_background_weighs_one():
     labels = np.array([0, 1, 0, 0])
-    weights = background_weights(labels, np.array([10.0, 170.0, 400.0, -5.0]), Decorrelation("disco", 1.0))
+    weights = background_weights(
+        labels, np.array([10.0, 170.0, 400.0, -5.0]), Decorrelation("disco", 1.0)
+    )
     np.testing.assert_array_equal(weights, [1, 0, 1, 1])
-    np.testing.assert_array_equal(mass_bin_index(np.array([-5.0, 0.0, 14.9, 15.0, 400.0]),
-                                                 Decorrelation("adversary", 1.0)), [0, 0, 0, 1, 19])
+    np.testing.assert_array_equal(
+        mass_bin_index(np.array([-5.0, 0.0, 14.9, 15.0, 400.0]), Decorrelation("adversary", 1.0)),
+        [0, 0, 0, 1, 19],
+    )

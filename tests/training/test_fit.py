@@ -28,8 +28,12 @@ def test_train_writes_a_loadable_artifact_with_provenance(generated_ttbar_qcd, t
     x = data.features[:50]
     scores = runtime.get_model(trained).predict(x).ravel()
     standardised = (x - np.array(card.preprocessing["mean"])) / np.array(card.preprocessing["std"])
-    np.testing.assert_allclose(scores, np.asarray(result.model(standardised.astype(np.float32))).ravel(),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        scores,
+        np.asarray(result.model(standardised.astype(np.float32))).ravel(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_signal_files_need_truth_labels():
@@ -44,14 +48,27 @@ def test_signal_files_need_truth_labels():
 def test_training_can_start_from_a_trained_artifact(generated_ttbar_qcd, dnn_plugin, tmp_path):
     """With a zero learning rate, fine-tuning must leave the initial network exactly as it was."""
     data = load_labelled_features(dnn_plugin, [generated_ttbar_qcd[0]], [generated_ttbar_qcd[1]])
-    result = train_plugin(dnn_plugin, data, tmp_path / "tuned", epochs=1, learning_rate=0.0,
-                          initial_artifact=dnn_plugin.artifact, verbose=0)
+    result = train_plugin(
+        dnn_plugin,
+        data,
+        tmp_path / "tuned",
+        epochs=1,
+        learning_rate=0.0,
+        initial_artifact=dnn_plugin.artifact,
+        verbose=0,
+    )
     initial = read_card(dnn_plugin.artifact, dnn_plugin.name)
-    assert result.card.preprocessing == initial.preprocessing, "the weights only fit the initial standardisation"
+    assert result.card.preprocessing == initial.preprocessing, (
+        "the weights only fit the initial standardisation"
+    )
     assert result.card.provenance["fit"]["initialised_from"]["sha256"] == initial.sha256
     tuned = dataclasses.replace(dnn_plugin, artifact=tmp_path / "tuned")
-    np.testing.assert_allclose(runtime.get_model(tuned).predict(data.features),
-                               runtime.get_model(dnn_plugin).predict(data.features), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        runtime.get_model(tuned).predict(data.features),
+        runtime.get_model(dnn_plugin).predict(data.features),
+        rtol=1e-6,
+        atol=1e-7,
+    )
 
 
 def test_starting_from_another_architecture_is_refused(generated_ttbar_qcd, dnn_plugin, tmp_path):
@@ -60,5 +77,6 @@ def test_starting_from_another_architecture_is_refused(generated_ttbar_qcd, dnn_
     pfn = get_registry().get("pfn")
     data = load_labelled_features(pfn, [generated_ttbar_qcd[0]], [generated_ttbar_qcd[1]])
     with pytest.raises(ArtifactError, match="trained on features"):
-        train_plugin(pfn, data, tmp_path / "tuned", epochs=1, initial_artifact=dnn_plugin.artifact,
-                     verbose=0)
+        train_plugin(
+            pfn, data, tmp_path / "tuned", epochs=1, initial_artifact=dnn_plugin.artifact, verbose=0
+        )

@@ -22,11 +22,15 @@ def test_loss_equals_the_numpy_distance_correlation():
     mass, score, weights = batch()
     expected = distance_correlation_arrays(mass, score, weights)
     assert 0.05 < expected < 0.95
-    assert loss(mass, score, weights) == pytest.approx(expected, rel=1e-10)  # float64 in, float64 out
+    assert loss(mass, score, weights) == pytest.approx(
+        expected, rel=1e-10
+    )  # float64 in, float64 out
     as_float32 = [array.astype("float32") for array in (mass, score, weights)]
     assert loss(*as_float32) == pytest.approx(expected, rel=1e-5)
     # a model's output shape (n, 1) and unit weights by default
-    assert loss(mass[:, None], score[:, None], weights[:, None]) == pytest.approx(expected, rel=1e-10)
+    assert loss(mass[:, None], score[:, None], weights[:, None]) == pytest.approx(
+        expected, rel=1e-10
+    )
     assert loss(mass, score) == pytest.approx(distance_correlation_arrays(mass, score), rel=1e-10)
 
 
@@ -37,10 +41,14 @@ def test_loss_limits_and_weight_scale():
     assert loss(mass, score, 1e3 * weights) == pytest.approx(loss(mass, score, weights), rel=1e-10)
     # zero weights remove jets from the batch (e.g. signal jets in a background-only penalty)
     mask = np.arange(len(mass)) % 2 == 0
-    assert loss(mass, score, weights * mask) == pytest.approx(loss(mass[mask], score[mask], weights[mask]), rel=1e-10)
+    assert loss(mass, score, weights * mask) == pytest.approx(
+        loss(mass[mask], score[mask], weights[mask]), rel=1e-10
+    )
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="gradient check uses tf.GradientTape")
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="gradient check uses tf.GradientTape"
+)
 def test_loss_gradient_is_finite_and_reduces_the_correlation():
     import tensorflow as tf
 

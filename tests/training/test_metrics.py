@@ -16,7 +16,9 @@ def test_auc_matches_pairwise_definition():
     scores = np.round(rng.normal(size=400), 1)  # many ties
     labels = rng.integers(0, 2, size=400)
     signal, background = scores[labels == 1], scores[labels == 0]
-    pairwise = ((signal[:, None] > background[None, :]) + 0.5 * (signal[:, None] == background[None, :])).mean()
+    pairwise = (
+        (signal[:, None] > background[None, :]) + 0.5 * (signal[:, None] == background[None, :])
+    ).mean()
     assert roc_auc(scores, labels) == pytest.approx(pairwise, abs=1e-12)
 
 
@@ -27,5 +29,7 @@ def test_background_rejection_of_uniform_scores():
     scores = np.concatenate([signal, background])
     labels = np.concatenate([np.ones(200_000), np.zeros(200_000)])
     # eps_S = 0.3 -> c = sqrt(0.7), eps_B = 1 - sqrt(0.7)
-    assert background_rejection(scores, labels, 0.3) == pytest.approx(1 / (1 - np.sqrt(0.7)), rel=0.02)
+    assert background_rejection(scores, labels, 0.3) == pytest.approx(
+        1 / (1 - np.sqrt(0.7)), rel=0.02
+    )
     assert classifier_metrics(scores, labels)["auc"] == pytest.approx(2 / 3, abs=0.005)
