@@ -53,7 +53,7 @@ def measure(process: str, n: int, pileup: float, seed: int, chunk: int) -> tuple
     )
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        gen_mod._run_job(cfg, 0, 0, n, str(Path(tmp) / "bench.root"), progress)
+        gen_mod.generate_job(cfg, 0, 0, n, str(Path(tmp) / "bench.root"), progress)
     (t1, n1), (t2, n2) = stamps[0], stamps[-1]
     return (n2 - n1) / (t2 - t1), t1 - t0
 

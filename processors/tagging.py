@@ -20,7 +20,7 @@ import awkward as ak
 import hist
 from coffea import processor
 
-from hepml_coffea.columns import attach, resolve_plugins
+from hepml_coffea.columns import attach, is_dask, resolve_plugins
 from hepml_coffea.decorrelation import decorrelation_mass_field
 from hepml_coffea.errors import ConfigurationError, MissingBranchError
 from hepml_coffea.plugin import Plugin
@@ -95,7 +95,7 @@ class TaggingProcessor(processor.ProcessorABC):
 
     def process(self, events) -> dict[str, Any]:
         dataset = events.metadata.get("dataset", "unknown")
-        dask = type(events).__module__.startswith("dask_awkward")
+        dask = is_dask(events)
         events = attach(events, self.plugins)
         jets = events[self.collection]
         if self.truth_label is not None and self.truth_label not in jets.fields:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .generate import DEFAULT_CHUNK_SIZE, SampleConfig, _generate
+from .generate import DEFAULT_CHUNK_SIZE, SampleConfig, generate_from_config
 from .nanoaod_writer import FORMAT_VERSION
 
 #: environment variable overriding the cache folder
@@ -77,4 +77,4 @@ def cached_sample(
     ).validate()
     if path.exists():
         return path
-    return _generate(cfg, progress)
+    return generate_from_config(cfg, progress)

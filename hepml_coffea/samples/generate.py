@@ -138,8 +138,9 @@ def _split(n_events: int, jobs: int) -> list[tuple[int, int]]:
     return out
 
 
-def _run_job(cfg: SampleConfig, job: int, first: int, n: int, path: str, progress) -> int:
-    """Generate ``n`` events into ``path``; report progress through ``progress(n_done)``."""
+def generate_job(cfg: SampleConfig, job: int, first: int, n: int, path: str, progress) -> int:
+    """Generate job ``job``'s ``n`` events (numbered from ``first``) into ``path``, in this process;
+    report progress through ``progress(n_done)``. One of the ``cfg.jobs`` parts of a sample."""
     pythia_seed, pool_seed, ss = job_seeds(cfg.seed, job)
     rng = np.random.default_rng(ss)
     gen = PythiaGenerator(pythia_settings(cfg.process, cfg.pt_min, cfg.pt_max), pythia_seed)
@@ -170,7 +171,7 @@ def _init_worker(q) -> None:
 
 
 def _worker(cfg: SampleConfig, job: int, first: int, n: int, path: str) -> int:
-    return _run_job(cfg, job, first, n, path, _QUEUE.put)
+    return generate_job(cfg, job, first, n, path, _QUEUE.put)
 
 
 def _progress_bar(total: int, enabled: bool, desc: str):
@@ -227,10 +228,11 @@ def generate_sample(
         detector=detector,
         chunk_size=chunk_size,
     ).validate()
-    return _generate(cfg, progress)
+    return generate_from_config(cfg, progress)
 
 
-def _generate(cfg: SampleConfig, progress: bool) -> Path:
+def generate_from_config(cfg: SampleConfig, progress: bool = True) -> Path:
+    """Generate the sample a validated :class:`SampleConfig` describes (see :func:`generate_sample`)."""
     out = cfg.output
     workdir = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".tmp", dir=out.parent))
     try:
@@ -239,7 +241,7 @@ def _generate(cfg: SampleConfig, progress: bool) -> Path:
         desc = f"{cfg.process}" + (f" PU{cfg.pileup:g}" if cfg.pileup else "")
         with _progress_bar(cfg.n_events, progress, desc) as bar:
             if cfg.jobs == 1:
-                _run_job(cfg, 0, 0, cfg.n_events, str(final_tmp), bar.update)
+                generate_job(cfg, 0, 0, cfg.n_events, str(final_tmp), bar.update)
             else:
                 parts = [str(workdir / f"part{j:04d}.root") for j in range(cfg.jobs)]
                 _run_parallel(cfg, splits, parts, bar)
@@ -257,6 +259,7 @@ def _generate(cfg: SampleConfig, progress: bool) -> Path:
 def _run_parallel(cfg: SampleConfig, splits, parts, bar) -> None:
     ctx = _mp_context()
     q = ctx.Queue()
+    children_before = set(mp.active_children())
     with ProcessPoolExecutor(
         max_workers=cfg.jobs, mp_context=ctx, initializer=_init_worker, initargs=(q,)
     ) as pool:
@@ -282,6 +285,6 @@ def _run_parallel(cfg: SampleConfig, splits, parts, bar) -> None:
         except BaseException:
             for f in futures:
                 f.cancel()
-            for p in list(getattr(pool, "_processes", {}).values()):
-                p.terminate()
+            for worker in set(mp.active_children()) - children_before:
+                worker.terminate()
             raise

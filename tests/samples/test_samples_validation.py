@@ -19,7 +19,7 @@ def no_generation(monkeypatch):
         raise AssertionError("an event generator was started")
 
     monkeypatch.setattr(gen_mod, "PythiaGenerator", forbidden)
-    monkeypatch.setattr(gen_mod, "_run_job", forbidden)
+    monkeypatch.setattr(gen_mod, "generate_job", forbidden)
 
 
 @pytest.mark.parametrize(
