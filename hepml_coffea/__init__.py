@@ -19,6 +19,7 @@ from hepml_coffea.errors import (
     PluginDefinitionError,
     UnknownPluginError,
 )
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.hookspecs import hookimpl
 from hepml_coffea.inputs import check_input_file
 from hepml_coffea.plugin import Output, Plugin, PluginKind
@@ -48,4 +49,5 @@ __all__ = [
     "evaluate",
     "get_registry",
     "hookimpl",
+    "open_nanoaod",
 ]

@@ -17,6 +17,7 @@ from rich.table import Table
 from hepml_coffea.columns import attach
 from hepml_coffea.data import cms_file
 from hepml_coffea.display import make_console, silence_coffea
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.features import top_window_features
 from hepml_coffea.registry import BUILTIN_DISTRIBUTION, get_registry
 
@@ -98,15 +99,7 @@ def _expected_schema_warnings_ignored() -> Iterator[None]:
 
 def load_demo_jets(plugins: list[str]) -> ak.Array:
     """Every FatJet of pfnano.root with the columns of ``plugins`` attached."""
-    from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
-
-    path = cms_file("pfnano")
-    events = NanoEventsFactory.from_root(
-        {str(path): "Events"},
-        schemaclass=PFNanoAODSchema,
-        mode="eager",
-        metadata={"filename": str(path)},
-    ).events()
+    events = open_nanoaod(cms_file("pfnano"), "eager")
     return ak.flatten(attach(events, plugins).FatJet)
 
 

@@ -24,13 +24,11 @@ from hepml_coffea.samples import LABEL_TOP, LABEL_W, LABEL_Z, cached_sample  # n
 
 
 def read(path: Path):
-    from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
+    from hepml_coffea.events import open_nanoaod
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return NanoEventsFactory.from_root(
-            {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="eager"
-        ).events()
+        return open_nanoaod(path, "eager")
 
 
 def auc(signal: np.ndarray, background: np.ndarray) -> float:

@@ -2,19 +2,13 @@
 
 import warnings
 
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
-
 from hepml_coffea.data import cms_file
+from hepml_coffea.events import open_nanoaod
 
 
-def open_events(key: str, mode: str = "eager", schema=PFNanoAODSchema, **kwargs):
-    path = cms_file(key)
+def open_events(key: str, mode: str = "eager", schema=None):
+    """The shipped CMS file ``key`` (its dataset name), without the schema's cross-reference
+    warnings about collections these small files do not carry."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return NanoEventsFactory.from_root(
-            {str(path): "Events"},
-            schemaclass=schema,
-            mode=mode,
-            metadata={"dataset": key, "filename": str(path)},
-            **kwargs,
-        ).events()
+        return open_nanoaod(cms_file(key), mode, dataset=key, schema=schema)

@@ -10,7 +10,6 @@ import awkward as ak
 import hist
 import numpy as np
 import pytest
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 from coffea.util import load
 from hepml_processors import TaggingProcessor
 from real_cms import open_events
@@ -19,6 +18,7 @@ from hepml_coffea import attach
 from hepml_coffea.cli import main
 from hepml_coffea.decorrelation import jensen_shannon
 from hepml_coffea.errors import MissingBranchError
+from hepml_coffea.events import open_nanoaod
 
 MASS_BINS = np.linspace(0, 300, 61)
 
@@ -51,9 +51,7 @@ def run_output(generated_ttbar_qcd, tmp_path_factory):
 
 
 def _jets(path):
-    events = NanoEventsFactory.from_root(
-        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="eager"
-    ).events()
+    events = open_nanoaod(path, "eager")
     jets = ak.flatten(attach(events, ["substructure_dnn"]).FatJet)
     jets = jets[(jets.pt > 200) & (abs(jets.eta) < 2.4)]
     return {f: ak.to_numpy(jets[f]) for f in ("msoftdrop", "truthLabel", "substructure_dnn_top")}

@@ -7,12 +7,12 @@ import math
 import awkward as ak
 import numpy as np
 import pytest
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 from hepml_processors import TaggingProcessor
 
 from hepml_coffea import get_registry
 from hepml_coffea.decorrelation import decorrelation_mass_field
 from hepml_coffea.decorrelation import mass as decorrelation_mass
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.training import load_labelled_features
 
 MASS_BINS = (60, 0.0, 300.0)
@@ -27,12 +27,7 @@ def test_the_plain_mass_otherwise():
 
 
 def _events(path):
-    return NanoEventsFactory.from_root(
-        {str(path): "Events"},
-        schemaclass=PFNanoAODSchema,
-        mode="eager",
-        metadata={"dataset": "qcd"},
-    ).events()
+    return open_nanoaod(path, "eager", dataset="qcd")
 
 
 # patching the preferred field to one the jets lack makes the one function fall back to "mass":

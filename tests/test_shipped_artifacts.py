@@ -8,11 +8,11 @@ The samples use seeds the shipped models never saw. The floors sit below the AUC
 import awkward as ak
 import numpy as np
 import pytest
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 from real_cms import open_events
 
 from hepml_coffea import attach
 from hepml_coffea.artifacts import read_card
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.registry import get_registry
 from hepml_coffea.training.mass_profile import MassProfile
 from hepml_coffea.training.metrics import roc_auc
@@ -41,9 +41,7 @@ NETWORKS = [
 
 
 def _scores(path, signal):
-    events = NanoEventsFactory.from_root(
-        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="virtual"
-    ).events()
+    events = open_nanoaod(path, "virtual")
     jets = ak.flatten(attach(events, ["cutbased", *NETWORKS]).FatJet)
     keep = ak.to_numpy(jets.truthLabel) == 1 if signal else np.ones(len(jets), bool)
     return {c: ak.to_numpy(jets[c])[keep] for c in AUC_FLOORS}

@@ -10,10 +10,10 @@ import dataclasses
 import awkward as ak
 import numpy as np
 import pytest
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
 from hepml_coffea import attach, get_registry, runtime
 from hepml_coffea.artifacts import read_card
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.training import load_labelled_features, train_plugin
 
 NETWORK_TAGGERS = ["topodnn", "pfn", "efn", "deeptop_cnn", "particlenet_lite"]
@@ -35,9 +35,7 @@ def _rows_sorted(x: np.ndarray) -> np.ndarray:
 
 
 def _events(path, mode):
-    return NanoEventsFactory.from_root(
-        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode
-    ).events()
+    return open_nanoaod(path, mode)
 
 
 def test_artifact_reloads_in_safe_mode_and_matches_its_card(trained):

@@ -101,11 +101,10 @@ def test_thirdparty_plugin_attaches_columns(plugin_path):
     script = textwrap.dedent("""
         import warnings; warnings.simplefilter("ignore")
         import awkward as ak, numpy as np
-        from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
+        from hepml_coffea.events import open_nanoaod
         import hepml_coffea
         from hepml_coffea.data import cms_file
-        events = NanoEventsFactory.from_root({str(cms_file("pfnano")): "Events"},
-                                             schemaclass=PFNanoAODSchema, mode="virtual").events()
+        events = open_nanoaod(cms_file("pfnano"), "virtual")
         jets = ak.flatten(hepml_coffea.attach(events, "tau21_twoprong").FatJet)
         expected = 1 - ak.to_numpy(jets["tau2"] / jets["tau1"])
         assert np.allclose(ak.to_numpy(jets.tau21_twoprong_score), expected, rtol=1e-5)

@@ -3,10 +3,10 @@
 import awkward as ak
 import numpy as np
 import pytest
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 from real_cms import open_events
 
 from hepml_coffea.errors import InvalidInputError
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.features.constituents import (
     Constituents,
     jet_constituents,
@@ -17,9 +17,7 @@ from hepml_coffea.features.constituents import (
 
 @pytest.fixture(scope="module")
 def ttbar_events(generated_ttbar_qcd):
-    return NanoEventsFactory.from_root(
-        {str(generated_ttbar_qcd[0]): "Events"}, schemaclass=PFNanoAODSchema, mode="eager"
-    ).events()
+    return open_nanoaod(generated_ttbar_qcd[0], "eager")
 
 
 def test_constituents_match_coffea_links_and_jet_branches(ttbar_events):

@@ -5,12 +5,12 @@ import dask
 import numpy as np
 import pytest
 import uproot
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 from real_cms import open_events
 
 from hepml_coffea import attach, get_registry
 from hepml_coffea.data import cms_file
 from hepml_coffea.errors import InvalidInputError
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.features import jet_constituents
 
 SELECTIONS = {
@@ -30,9 +30,7 @@ def builtin_fatjet_plugins():
 
 
 def open_file(path, mode="eager"):
-    return NanoEventsFactory.from_root(
-        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode
-    ).events()
+    return open_nanoaod(path, mode)
 
 
 def selected_positions(events, select) -> np.ndarray:

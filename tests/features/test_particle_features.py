@@ -3,8 +3,8 @@
 import awkward as ak
 import numpy as np
 import pytest
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.features.constituents import jet_constituents
 from hepml_coffea.features.images import IMAGE_CHANNELS, jet_images
 from hepml_coffea.features.particles import (
@@ -19,9 +19,7 @@ from hepml_coffea.features.particles import (
 
 @pytest.fixture(scope="module")
 def events(generated_ttbar_qcd):
-    return NanoEventsFactory.from_root(
-        {str(generated_ttbar_qcd[0]): "Events"}, schemaclass=PFNanoAODSchema, mode="virtual"
-    ).events()
+    return open_nanoaod(generated_ttbar_qcd[0], "virtual")
 
 
 def test_particle_cloud_channels(events):
@@ -70,11 +68,8 @@ def test_jet_images_hold_the_jet_pt_and_track_count(events):
 
 
 def test_features_are_identical_eager_and_virtual(generated_ttbar_qcd):
-    path = {str(generated_ttbar_qcd[1]): "Events"}
-    eager = NanoEventsFactory.from_root(path, schemaclass=PFNanoAODSchema, mode="eager").events()
-    virtual = NanoEventsFactory.from_root(
-        path, schemaclass=PFNanoAODSchema, mode="virtual"
-    ).events()
+    eager = open_nanoaod(generated_ttbar_qcd[1], "eager")
+    virtual = open_nanoaod(generated_ttbar_qcd[1], "virtual")
     for builder in (particle_cloud, constituent_list, jet_images):
         assert np.array_equal(builder(eager), builder(virtual))
     assert len(particle_cloud(eager)) == int(ak.sum(ak.num(eager.FatJet)))

@@ -5,18 +5,16 @@ import dataclasses
 import awkward as ak
 import numpy as np
 import pytest
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
 from hepml_coffea import PluginDefinitionError, attach, get_registry
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.features import jet_constituents, particle_cloud, shared, shared_features
 
 CLOUD_TAGGERS = ["pfn", "pfn_md", "efn", "particlenet_lite"]
 
 
 def _events(path, mode="virtual"):
-    return NanoEventsFactory.from_root(
-        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode
-    ).events()
+    return open_nanoaod(path, mode)
 
 
 def test_a_shared_builder_runs_once_per_source_and_arguments_inside_a_scope():
