@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from hepml_coffea.errors import ConfigurationError
+
 METHODS = ("disco", "adversary")
 
 
@@ -45,9 +47,13 @@ class Decorrelation:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f"decorrelation method must be one of {METHODS}, not {self.method!r}")
+            raise ConfigurationError(
+                f"decorrelation method must be one of {METHODS}, not {self.method!r}"
+            )
         if self.strength < 0:
-            raise ValueError(f"decorrelation strength lambda must be >= 0, got {self.strength}")
+            raise ConfigurationError(
+                f"decorrelation strength lambda must be >= 0, got {self.strength}"
+            )
 
     def record(self) -> dict:
         return asdict(self)
@@ -179,7 +185,7 @@ def fit_adversary(
     import tensorflow as tf
 
     if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(
+        raise ConfigurationError(
             "adversarial decorrelation needs the TensorFlow Keras backend (KERAS_BACKEND=tensorflow)"
         )
     mass_bin = mass_bin_index(mass, decorrelation)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hepml_coffea.artifacts import ModelCard, write_artifact
-from hepml_coffea.errors import ArtifactError
+from hepml_coffea.errors import ArtifactError, ConfigurationError
 from hepml_coffea.plugin import Plugin
 
 
@@ -38,7 +38,7 @@ def average_artifacts(
     from hepml_coffea import runtime
 
     if len(members) < 2:
-        raise ValueError(
+        raise ConfigurationError(
             f"plugin {plugin.name!r}: an ensemble needs at least two member artifacts, got {len(members)}"
         )
     import keras

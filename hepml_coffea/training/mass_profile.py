@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from hepml_coffea.artifacts import ModelCard, write_artifact
-from hepml_coffea.errors import ArtifactError
+from hepml_coffea.errors import ArtifactError, ConfigurationError, LabelledDataError
 from hepml_coffea.plugin import Plugin
 
 #: 10 GeV bins over 0-300 GeV: coarse enough for a few hundred QCD jets per bin at the 50 % cut
@@ -126,16 +126,17 @@ def fit_mass_profile(
     """Fit the mass-dependent thresholds of ``scores`` (1 signal, 0 background in ``labels``).
 
     See the module docstring for the objective. Jets outside ``mass_edges`` count in the edge
-    bins. Raises ``ValueError`` for a negative strength, a signal efficiency outside (0, 1), or
-    inputs without both classes or with fewer than two populated mass bins.
+    bins. Raises ``ConfigurationError`` for a negative strength or a signal efficiency outside
+    (0, 1), and ``LabelledDataError`` for inputs without both classes or with fewer than two
+    populated mass bins.
     """
     if strength < 0:
-        raise ValueError(f"mass profile strength must be >= 0, got {strength}")
+        raise ConfigurationError(f"mass profile strength must be >= 0, got {strength}")
     if not 0.0 < signal_efficiency < 1.0:
-        raise ValueError(f"signal efficiency must lie in (0, 1), got {signal_efficiency}")
+        raise ConfigurationError(f"signal efficiency must lie in (0, 1), got {signal_efficiency}")
     labels = np.asarray(labels)
     if not ((labels == 1).any() and (labels == 0).any()):
-        raise ValueError(
+        raise LabelledDataError(
             "fitting a mass profile needs both signal (label 1) and background (label 0) jets"
         )
     logits = logit(scores)
@@ -146,7 +147,7 @@ def fit_mass_profile(
         logits, labels, bins, n_bins, min_background
     )
     if len(populated) < 2:
-        raise ValueError(
+        raise LabelledDataError(
             f"only {len(populated)} mass bins hold {min_background} or more background jets; "
             "fit the profile on more background jets or with wider mass bins"
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hepml_coffea.errors import LabelledDataError
+
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """Area under the ROC curve (Mann-Whitney U with mid-ranks for ties)."""
@@ -11,7 +13,9 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     labels = np.asarray(labels).astype(bool)
     n_signal, n_background = int(labels.sum()), int((~labels).sum())
     if n_signal == 0 or n_background == 0:
-        raise ValueError("AUC needs both signal and background entries")
+        raise LabelledDataError(
+            "AUC needs both signal and background entries; check the labels of the jets scored"
+        )
     order = np.argsort(scores, kind="mergesort")
     sorted_scores = scores[order]
     ranks = np.empty(len(scores), dtype=np.float64)

@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from hepml_coffea import get_registry
+from hepml_coffea import ConfigurationError, get_registry
 from hepml_coffea.decorrelation import distance_correlation_arrays
 from hepml_coffea.training import LabelledFeatures, train_plugin
 from hepml_coffea.training.decorrelate import (
@@ -77,9 +77,9 @@ def test_disco_and_adversary_reduce_mass_correlation(sculpting_problem, tmp_path
 
 
 def test_decorrelation_options_are_validated():
-    with pytest.raises(ValueError, match="must be one of"):
+    with pytest.raises(ConfigurationError, match="must be one of"):
         Decorrelation("mine", 1.0)
-    with pytest.raises(ValueError, match=">= 0"):
+    with pytest.raises(ConfigurationError, match=">= 0"):
         Decorrelation("disco", -1.0)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from hepml_coffea import runtime
 from hepml_coffea.artifacts import read_card, write_artifact
-from hepml_coffea.errors import ArtifactError
+from hepml_coffea.errors import ArtifactError, ConfigurationError
 from hepml_coffea.training.ensemble import average_artifacts, ensemble_candidates, predict_artifacts
 
 
@@ -61,7 +61,7 @@ def test_ensemble_scores_are_the_mean_of_its_members(dnn_plugin, tmp_path):
 
 
 def test_ensemble_refuses_members_it_cannot_average(dnn_plugin, tmp_path):
-    with pytest.raises(ValueError, match="at least two member artifacts"):
+    with pytest.raises(ConfigurationError, match="at least two member artifacts"):
         average_artifacts(dnn_plugin, [dnn_plugin.artifact], tmp_path / "one")
     card = read_card(dnn_plugin.artifact, dnn_plugin.name)
     shifted = {

@@ -11,7 +11,7 @@ from hepml_coffea import get_registry, runtime
 from hepml_coffea.artifacts import read_card
 from hepml_coffea.columns import evaluate
 from hepml_coffea.decorrelation import jensen_shannon
-from hepml_coffea.errors import ArtifactError
+from hepml_coffea.errors import ArtifactError, ConfigurationError, LabelledDataError
 from hepml_coffea.training.mass_profile import (
     DEFAULT_MASS_EDGES,
     ddt_offsets,
@@ -145,13 +145,13 @@ def test_thresholds_interpolate_linearly_and_stay_constant_beyond_the_centres(sc
 
 def test_bad_requests_are_refused(sculpting_tagger):
     scores, labels, mass = sculpting_tagger
-    with pytest.raises(ValueError, match="strength must be >= 0"):
+    with pytest.raises(ConfigurationError, match="strength must be >= 0"):
         fit_mass_profile(scores, labels, mass, strength=-1.0)
-    with pytest.raises(ValueError, match=r"signal efficiency must lie in \(0, 1\)"):
+    with pytest.raises(ConfigurationError, match=r"signal efficiency must lie in \(0, 1\)"):
         fit_mass_profile(scores, labels, mass, strength=1.0, signal_efficiency=1.0)
-    with pytest.raises(ValueError, match="needs both signal"):
+    with pytest.raises(LabelledDataError, match="needs both signal"):
         fit_mass_profile(scores[labels == 0], labels[labels == 0], mass[labels == 0], strength=1.0)
-    with pytest.raises(ValueError, match="more background jets or with wider mass bins"):
+    with pytest.raises(LabelledDataError, match="more background jets or with wider mass bins"):
         fit_mass_profile(scores[:100_100], labels[:100_100], mass[:100_100], strength=1.0)
 
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from hepml_coffea.errors import LabelledDataError
 from hepml_coffea.training.metrics import background_rejection, classifier_metrics, roc_auc
 
 
@@ -33,3 +34,8 @@ def test_background_rejection_of_uniform_scores():
         1 / (1 - np.sqrt(0.7)), rel=0.02
     )
     assert classifier_metrics(scores, labels)["auc"] == pytest.approx(2 / 3, abs=0.005)
+
+
+def test_auc_of_one_class_names_the_labels():
+    with pytest.raises(LabelledDataError, match="check the labels of the jets scored"):
+        roc_auc(np.array([0.1, 0.9]), np.array([1, 1]))
