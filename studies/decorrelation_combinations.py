@@ -63,7 +63,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "variants", type=Path, nargs="+", help="artifact directories of decorrelated variants"
+        "variants", type=Path, nargs="*", help="artifact directories of decorrelated variants"
     )
     parser.add_argument("--plain", type=Path, default=REPO / "plugins" / "artifacts" / "pfn")
     add_sample_arguments(parser)
@@ -77,8 +77,19 @@ def main() -> None:
     parser.add_argument(
         "--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "combinations"
     )
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="only redraw combinations.png from the combinations.json in --output-dir (no scoring)",
+    )
     args = parser.parse_args()
+    if args.replot:
+        record = json.loads((args.output_dir / "combinations.json").read_text())
+        plot(record["points"], record["plain"], args.output_dir / "combinations.png")
+        return
 
+    if not args.variants:
+        parser.error("give the artifact directories of the variants (or --replot)")
     variants = {f"{d.parent.name}/{d.name}": d for d in args.variants}
     base = get_registry().get("pfn_md")
     training = load_labelled_features(base, args.signal, args.background, max_per_class=38000)

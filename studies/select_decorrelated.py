@@ -63,7 +63,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "variants", type=Path, nargs="+", help="artifact directories of decorrelated variants"
+        "variants", type=Path, nargs="*", help="artifact directories of decorrelated variants"
     )
     parser.add_argument(
         "--plugin",
@@ -92,8 +92,23 @@ def main() -> None:
     parser.add_argument(
         "--ship", action="store_true", help="write the chosen tagger to plugins/artifacts/<plugin>"
     )
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="only redraw selection.png from the selection.json in --output-dir (no scoring)",
+    )
     args = parser.parse_args()
+    if args.replot:
+        record = json.loads((args.output_dir / "selection.json").read_text())
+        plot(
+            record["validation"]["candidates"],
+            record["held_out"],
+            args.output_dir / "selection.png",
+        )
+        return
 
+    if not args.variants:
+        parser.error("give the artifact directories of the variants (or --replot)")
     variants = {f"{d.parent.name}/{d.name}": d for d in args.variants}
     base = get_registry().get(args.plugin)
     plain_name = args.plugin.removesuffix("_md")

@@ -94,7 +94,20 @@ def main() -> None:
     parser.add_argument(
         "--ship", action="store_true", help="write the chosen profile to plugins/artifacts/<plugin>"
     )
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="only redraw selection.png from the selection.json in --output-dir (no scoring)",
+    )
     args = parser.parse_args()
+    if args.replot:
+        record = json.loads((args.output_dir / "selection.json").read_text())
+        plot(
+            record["validation"]["candidates"],
+            record["held_out"],
+            args.output_dir / "selection.png",
+        )
+        return
 
     registry = get_registry()
     base, plugin = registry.get(args.base), registry.get(args.plugin)
