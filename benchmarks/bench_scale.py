@@ -1,0 +1,104 @@
+"""Throughput and worker memory of ``run_processor`` on a ``distributed.LocalCluster``, at scale.
+
+One generated QCD sample (cached) is listed under many file names (symbolic links), so a
+million events cost one generation; every chunk is read, decompressed and scored for real.
+For each configuration the tagging processor runs through coffea's ``apply_to_fileset`` on a
+fresh cluster; reported are events/s (wall time of the whole run, graph building included) and
+each worker's peak resident memory (``getrusage``), so memory can be compared between a run of
+10 and of 100 chunks per worker, and throughput between 1 and 2 workers::
+
+    python benchmarks/bench_scale.py                      # 10 and 100 files, 1 and 2 workers
+    python benchmarks/bench_scale.py --files 10 100 --workers 1 2 --plugins cutbased,pfn
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+from distributed import Client, LocalCluster
+from hepml_processors import TaggingProcessor
+
+from hepml_coffea.execution import normalise_fileset, run_processor
+from hepml_coffea.samples.cache import cache_dir, cached_sample
+
+
+def linked_files(source: Path, n_files: int) -> list[str]:
+    """``n_files`` names for ``source`` in the cache (links made once, reused)."""
+    folder = cache_dir().parent / "scale"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n_files):
+        link = folder / f"{source.stem}_copy{i:04d}.root"
+        if not link.exists():
+            link.symlink_to(source)
+        paths.append(str(link))
+    return paths
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kiB
+
+
+def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int) -> dict:
+    fileset = normalise_fileset({"qcd": files})
+    with LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        start = time.perf_counter()
+        output = run_processor(
+            TaggingProcessor(plugins),
+            fileset,
+            executor="dask",
+            scheduler=cluster.scheduler_address,
+            chunksize=chunksize,
+            progress=False,
+        )
+        seconds = time.perf_counter() - start
+        with Client(cluster) as client:
+            peaks = sorted(client.run(_peak_rss_mib).values())
+    events = output["cutflow"]["qcd"]["events"]
+    return {"events": events, "seconds": seconds, "peak_rss_mib": peaks}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--files", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--events-per-file", type=int, default=10_000)
+    parser.add_argument("--chunksize", type=int, default=10_000, help="events per chunk")
+    parser.add_argument("--plugins", default="cutbased,substructure_dnn")
+    parser.add_argument("--seed", type=int, default=202, help="seed of the QCD sample")
+    args = parser.parse_args()
+    plugins = args.plugins.split(",")
+    source = cached_sample("qcd", args.events_per_file, seed=args.seed, jobs=2, progress=True)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"sample {source.name}; plugins {args.plugins}; {args.chunksize} events per chunk"
+    )
+    print(
+        f"{'files':>6} {'workers':>7} {'chunks':>7} {'events':>9} {'seconds':>8} "
+        f"{'events/s':>9} {'peak RSS per worker [MiB]':>26}"
+    )
+    for n_files in args.files:
+        files = linked_files(source, n_files)
+        for workers in args.workers:
+            result = run_once(files, plugins, workers, args.chunksize)
+            chunks = n_files * -(-args.events_per_file // args.chunksize)
+            peaks = ", ".join(f"{peak:.0f}" for peak in result["peak_rss_mib"])
+            print(
+                f"{n_files:>6} {workers:>7} {chunks:>7} {result['events']:>9} "
+                f"{result['seconds']:>8.1f} {result['events'] / result['seconds']:>9.0f} "
+                f"{peaks:>26}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
