@@ -75,6 +75,10 @@ def _canonical(distribution: str) -> str:
     return distribution.lower().replace("_", "-")
 
 
+def _is_builtin(entry_point: EntryPoint) -> bool:
+    return _canonical(_distribution_name(entry_point)) == BUILTIN_DISTRIBUTION
+
+
 class Registry:
     """All plugins known in this process, keyed by name.
 
@@ -109,9 +113,12 @@ class Registry:
         self._plugins = None
 
     def _load_entry_points(self) -> None:
-        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        # Built-ins first, whatever the order of sys.path: a package installed earlier on the
+        # path that reuses a built-in entry point name is the one skipped, not the built-in.
+        found = entry_points(group=ENTRY_POINT_GROUP)
+        for entry_point in sorted(found, key=lambda ep: not _is_builtin(ep)):
             distribution = _distribution_name(entry_point)
-            builtin = _canonical(distribution) == BUILTIN_DISTRIBUTION
+            builtin = _is_builtin(entry_point)
             if entry_point.name in self.blocked or not (builtin or self.autoload):
                 continue
             if entry_point.name in self._sources:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from hepml_coffea import HepmlCoffeaError, Output, Plugin, cli
+from hepml_coffea import HepmlCoffeaError, Output, Plugin, cli, registry
 from hepml_coffea.features import top_window_features
 
 
@@ -53,7 +53,7 @@ def test_a_missing_run_output_is_one_line(tmp_path, capsys):
 
 
 def test_a_bad_plugin_kind_is_one_line(capsys, monkeypatch):
-    def plugins_with_a_bad_kind(args):
+    def plugins_with_a_bad_kind():
         Plugin(
             name="mine",
             kind="regressor",
@@ -63,7 +63,8 @@ def test_a_bad_plugin_kind_is_one_line(capsys, monkeypatch):
             features=top_window_features,
         )
 
-    monkeypatch.setattr(cli, "_cmd_plugins", plugins_with_a_bad_kind)
+    # `hepml-coffea plugins` starts by asking the registry for the plugins
+    monkeypatch.setattr(registry, "get_registry", plugins_with_a_bad_kind)
     err = _one_line_error(capsys, ["plugins"])
     assert "plugin 'mine': kind 'regressor' is not one of 'tagger'" in err
 
@@ -71,13 +72,13 @@ def test_a_bad_plugin_kind_is_one_line(capsys, monkeypatch):
 def test_our_error_behind_a_wrapper_is_one_line(capsys, monkeypatch):
     """coffea's executors wrap a worker's error in a plain Exception; the cause is what is printed."""
 
-    def wrapped(args):
+    def wrapped():
         try:
             raise HepmlCoffeaError("the real reason; do this")
         except HepmlCoffeaError as exc:
             raise Exception("worker failed") from exc
 
-    monkeypatch.setattr(cli, "_cmd_plugins", wrapped)
+    monkeypatch.setattr(registry, "get_registry", wrapped)
     assert (
         _one_line_error(capsys, ["plugins"])
         == "hepml-coffea plugins: error: the real reason; do this\n"
@@ -93,10 +94,10 @@ def test_our_error_behind_a_wrapper_is_one_line(capsys, monkeypatch):
     ],
 )
 def test_a_bug_keeps_its_traceback(capsys, monkeypatch, bug):
-    def broken(args):
+    def broken():
         raise bug
 
-    monkeypatch.setattr(cli, "_cmd_plugins", broken)
+    monkeypatch.setattr(registry, "get_registry", broken)
     with pytest.raises(type(bug)) as raised:
         cli.main(["plugins"])
     assert raised.value is bug
@@ -104,7 +105,10 @@ def test_a_bug_keeps_its_traceback(capsys, monkeypatch, bug):
 
 
 def test_a_bug_prints_a_traceback_from_the_command():
-    code = "import sys, hepml_coffea.cli as cli\ncli._cmd_plugins = lambda args: 1 / 0\nsys.exit(cli.main(['plugins']))"
+    code = (
+        "import sys, hepml_coffea.cli as cli, hepml_coffea.registry as registry\n"
+        "registry.get_registry = lambda: 1 / 0\nsys.exit(cli.main(['plugins']))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 1
     assert (

@@ -130,18 +130,15 @@ def test_hook_name_typos_are_caught():
         assert BUILTINS <= set(registry.plugins)
 
 
-def test_entry_point_name_clash_between_packages_warns(monkeypatch):
-    from importlib.metadata import EntryPoint
-
-    import hepml_coffea.registry as registry_module
-
-    class FakeDist:
-        metadata = {"Name": "impostor-package"}
-
-    # EntryPoint._for attaches a distribution, as importlib.metadata does for installed ones
-    impostor = EntryPoint(name="cutbased", value="json", group="hepml_coffea")._for(FakeDist())
-    real = list(registry_module.entry_points(group="hepml_coffea"))
-    monkeypatch.setattr(registry_module, "entry_points", lambda group: [*real, impostor])
+def test_entry_point_name_clash_between_packages_warns(monkeypatch, tmp_path):
+    # an installed distribution (its dist-info on sys.path) claiming the built-in's entry point
+    dist_info = tmp_path / "impostor_package-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: impostor-package\nVersion: 1.0\n"
+    )
+    (dist_info / "entry_points.txt").write_text("[hepml_coffea]\ncutbased = json\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.warns(
         PluginLoadWarning, match="'impostor-package'.*already used by 'hepml-coffea'"
     ):
