@@ -212,6 +212,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return run_generate(args)
 
 
+def _cmd_evaluate_pileup(args: argparse.Namespace) -> int:
+    from hepml_coffea.pileup.evaluation import run
+
+    return run(args)
+
+
 DESCRIPTION = "Deep-learning outputs as columns in coffea analyses."
 
 FILESET_HELP = """\
@@ -400,6 +406,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_generate_arguments(p)
     p.set_defaults(func=_cmd_generate)
+
+    p = command("evaluate-pileup", "bias and resolution of the pileup methods from MU 0 to 140")
+    from hepml_coffea.pileup.evaluation import add_arguments as add_pileup_arguments
+
+    add_pileup_arguments(p)
+    p.set_defaults(func=_cmd_evaluate_pileup)
 
     width = max(map(len, summaries)) + 2
     parser.description = "\n".join(

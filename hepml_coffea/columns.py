@@ -28,7 +28,7 @@ from hepml_coffea.branches import (
     check_required_branches,
     describe_source,
 )
-from hepml_coffea.errors import InvalidInputError, PluginDefinitionError
+from hepml_coffea.errors import InvalidInputError, MissingBranchError, PluginDefinitionError
 from hepml_coffea.features.sharing import shared_features
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.registry import Registry, get_registry
@@ -132,30 +132,43 @@ def feature_matrix(plugin: Plugin, features, n_objects: int) -> np.ndarray:
     return features
 
 
+def object_counts(plugin: Plugin, events: ak.Array) -> dict[str, int]:
+    """Number of objects, over all events, of every collection ``plugin`` adds columns to."""
+    return {c: int(ak.sum(ak.num(events[c], axis=1))) for c in plugin.output_collections}
+
+
 def evaluate(
     plugin: Plugin, events: ak.Array, registry: Registry | None = None
 ) -> dict[str, np.ndarray]:
     """Outputs of ``plugin`` for every object of its collection in eager ``events``, flattened.
 
+    An output on another collection (``Output.collection``) runs over that collection's objects.
+
     :param registry: supplies custom Keras objects for the model; the process-wide one by default.
     """
-    n_objects = int(ak.sum(ak.num(events[plugin.collection], axis=1)))
-    if n_objects == 0:  # empty partition or no objects: nothing to build, no model to load
+    counts = object_counts(plugin, events)
+    n_objects = counts[plugin.collection]
+    if not any(counts.values()):  # empty partition or no objects: nothing to build or load
         return {output.name: np.zeros(0, dtype=output.dtype) for output in plugin.outputs}
     started = time.perf_counter()
-    features = feature_matrix(plugin, build_features(plugin, events), n_objects)
-    check_finite(plugin, features, events)
-    raw = (
-        features
-        if plugin.artifact is None
-        else runtime.get_model(plugin, registry).predict(features)
-    )
+    features = build_features(plugin, events)
+    if isinstance(features, Mapping) and plugin.artifact is None:
+        raw = features  # the builder returned the columns themselves
+    else:
+        features = feature_matrix(plugin, features, n_objects)
+        check_finite(plugin, features, events)
+        raw = (
+            features
+            if plugin.artifact is None
+            else runtime.get_model(plugin, registry).predict(features)
+        )
     columns = outputs_from_raw(plugin, raw)
-    for name, values in columns.items():
-        if len(values) != n_objects:
+    for output in plugin.outputs:
+        collection = plugin.output_collection(output)
+        if len(columns[output.name]) != counts[collection]:
             raise InvalidInputError(
-                f"plugin {plugin.name!r}: output {name!r} has {len(values)} values for "
-                f"{n_objects} {plugin.collection} objects"
+                f"plugin {plugin.name!r}: output {output.name!r} has {len(columns[output.name])} "
+                f"values for {counts[collection]} {collection} objects"
             )
     if _tracing():
         trace_log.info(
@@ -183,29 +196,46 @@ def evaluate_plugins(
         return {plugin.name: evaluate(plugin, events, registry) for plugin in plugins}
 
 
-def _empty_output_record(plugin: Plugin) -> ak.Array:
-    return ak.zip({o.name: np.zeros(0, dtype=o.dtype) for o in plugin.outputs})
+def _group_collections(plugins: Sequence[Plugin]) -> tuple[str, ...]:
+    """Every collection a group of plugins (all on one collection) adds columns to, theirs first."""
+    found: list[str] = []
+    for plugin in plugins:
+        found += [c for c in plugin.output_collections if c not in found]
+    return tuple(found)
 
 
-def _empty_outputs(plugins: Sequence[Plugin]) -> ak.Array:
-    """Zero-length record ``{plugin name: {output name: value}}``, the type a partition returns."""
-    return ak.zip({plugin.name: _empty_output_record(plugin) for plugin in plugins}, depth_limit=1)
+def _empty_outputs(plugins: Sequence[Plugin], collection: str) -> ak.Array:
+    """Zero-length record ``{plugin name: {output name: value}}`` of the outputs on ``collection``."""
+    parts = {}
+    for plugin in plugins:
+        outputs = [o for o in plugin.outputs if plugin.output_collection(o) == collection]
+        if outputs:
+            parts[plugin.name] = ak.zip({o.name: np.zeros(0, dtype=o.dtype) for o in outputs})
+    return ak.zip(parts, depth_limit=1)
 
 
 class _PartitionEvaluator:
     """The function mapped over dask partitions (a class so it pickles with its plugins).
 
     Returns, per object of the collection, one record field per plugin holding its outputs.
+    When the plugins also add columns to other collections (``Output.collection``), it returns
+    instead one record per event with one such jagged field per collection.
     ``registry`` (None: the worker's process-wide one) supplies custom Keras objects.
     """
 
     def __init__(self, plugins: Sequence[Plugin], registry: Registry | None = None):
         self.plugins = tuple(plugins)
         self.collection = self.plugins[0].collection
+        self.collections = _group_collections(self.plugins)
         self.registry = registry
 
+    def _per_collection(self, records: dict[str, ak.Array], events) -> ak.Array:
+        jagged = {c: ak.unflatten(records[c], ak.num(events[c], axis=1)) for c in self.collections}
+        if len(self.collections) == 1:
+            return jagged[self.collection]
+        return ak.zip(jagged, depth_limit=1)
+
     def __call__(self, events) -> ak.Array:
-        counts = ak.num(events[self.collection], axis=1)
         if ak.backend(events) == "typetracer":
             # dask-awkward is tracing which columns to read: report ours, run nothing.
             fields = events.fields
@@ -214,16 +244,37 @@ class _PartitionEvaluator:
                 for part in branch_path(branch, fields):
                     column = column[part]
                 ak.typetracer.touch_data(column)
-            flat = ak.Array(_empty_outputs(self.plugins).layout.to_typetracer(forget_length=True))
-            return ak.unflatten(flat, counts)
+            records = {
+                c: ak.Array(
+                    _empty_outputs(self.plugins, c).layout.to_typetracer(forget_length=True)
+                )
+                for c in self.collections
+            }
+            return self._per_collection(records, events)
         outputs = evaluate_plugins(self.plugins, events, self.registry)
-        record = ak.zip({name: ak.zip(columns) for name, columns in outputs.items()}, depth_limit=1)
-        return ak.unflatten(record, counts)
+        records = {}
+        for collection in self.collections:
+            parts = {}
+            for plugin in self.plugins:
+                columns = {
+                    o.name: outputs[plugin.name][o.name]
+                    for o in plugin.outputs
+                    if plugin.output_collection(o) == collection
+                }
+                if columns:
+                    parts[plugin.name] = ak.zip(columns)
+            records[collection] = ak.zip(parts, depth_limit=1)
+        return self._per_collection(records, events)
 
 
 def _output_meta(plugins: Sequence[Plugin]) -> ak.Array:
-    empty = ak.unflatten(_empty_outputs(plugins), np.zeros(0, dtype=np.int64))
-    return ak.Array(empty.layout.to_typetracer(forget_length=True))
+    collections = _group_collections(plugins)
+    empty = {
+        c: ak.unflatten(_empty_outputs(plugins, c), np.zeros(0, dtype=np.int64))
+        for c in collections
+    }
+    meta = empty[plugins[0].collection] if len(collections) == 1 else ak.zip(empty, depth_limit=1)
+    return ak.Array(meta.layout.to_typetracer(forget_length=True))
 
 
 def resolve_plugins(
@@ -279,8 +330,15 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
     groups = _by_collection(resolve_plugins(plugins, registry))
     for group in groups.values():
         for plugin in group:
-            check_required_branches(plugin, events)
-    for collection, group in groups.items():
+            try:
+                check_required_branches(plugin, events)
+            except MissingBranchError as exc:
+                if not plugin.input_hint:
+                    raise
+                raise MissingBranchError(
+                    f"{exc} For {plugin.name!r}: {plugin.input_hint}."
+                ) from None
+    for group in groups.values():
         if dask:
             label = "hepml-" + "-".join(plugin.name for plugin in group)
             values = dak.map_partitions(
@@ -290,11 +348,14 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
         else:
             values = _PartitionEvaluator(group, registry)(events)
             with_field = ak.with_field
+        several = len(_group_collections(group)) > 1
         for plugin in group:
             for output in plugin.outputs:
+                target = plugin.output_collection(output)
+                per_object = values[target] if several else values
                 events = with_field(
                     events,
-                    values[plugin.name][output.name],
-                    where=(collection, plugin.column_name(output)),
+                    per_object[plugin.name][output.name],
+                    where=(target, plugin.column_name(output)),
                 )
     return events

@@ -47,8 +47,13 @@ def hepml_register_taggers() -> Sequence[Plugin]:
 def hepml_register_pileup_regressions() -> Sequence[Plugin]:
     """Return the pileup-regression plugins this package provides.
 
-    Pileup regressions predict, per particle or per cell, the fraction of energy from the leading
-    vertex (PUMML-style). Every returned plugin must have ``kind=PluginKind.PILEUP_REGRESSION``.
+    Pileup regressions estimate, per PF candidate, the share of its energy from the leading
+    vertex, and the jets rebuilt from it: they add ``<name>_pt``, ``<name>_mass`` and
+    ``<name>_msoftdrop`` to ``FatJet`` and, where the method has a per-candidate weight, the
+    weight as ``PFCands.<name>_weight`` (as CMS's ``PFCands_puppiWeight``), with the jet columns
+    computed from the weights by :func:`hepml_coffea.pileup.jets.weighted_jets`.
+    :func:`hepml_coffea.pileup.contract.pileup_regression` builds such a plugin from a method.
+    Every returned plugin must have ``kind=PluginKind.PILEUP_REGRESSION``.
     """
 
 

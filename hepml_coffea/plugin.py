@@ -38,12 +38,16 @@ class Output:
     """One column a plugin adds to its collection, as ``<plugin>_<name>``.
 
     ``range`` is the expected value range; processors use it to bin histograms of the column.
+    ``collection`` puts the column on another collection than the plugin's (None: the plugin's),
+    e.g. a pileup regression's per-candidate ``PFCands.<plugin>_weight`` beside its
+    ``FatJet.<plugin>_pt``; the values then run over that collection's objects.
     """
 
     name: str
     dtype: str = "float32"
     range: tuple[float, float] = (0.0, 1.0)
     doc: str = ""
+    collection: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_PATTERN.match(self.name):
@@ -83,7 +87,9 @@ class Plugin:
         checked before any work is scheduled, the only columns read in dask mode, and the only
         fields ``features`` is given in any mode (:mod:`hepml_coffea.branches`).
     :param outputs: the columns added.
-    :param features: feature builder shared by training and inference.
+    :param features: feature builder shared by training and inference. A plugin without an
+        artifact may return its columns directly, as ``{output name: 1-d array}``, each over
+        the objects of its output's collection (how one plugin fills two collections).
     :param feature_names: one name per feature (last axis), used in error messages and checked
         against the model card.
     :param artifact: directory holding ``model.keras`` and ``model.json``; None for plugins
@@ -95,6 +101,8 @@ class Plugin:
         unit variance, storing the constants in the model card. Turn it off for inputs scaled by
         construction whose zeros must stay zeros (padded particle clouds, jet images).
     :param description: one line for ``hepml-coffea plugins``.
+    :param input_hint: what to do when input files lack the required branches (e.g. which
+        command writes them); appended to the missing-branch error.
     :param package: the distribution that provided the plugin; filled in by the registry.
     """
 
@@ -110,6 +118,7 @@ class Plugin:
     build_model: ModelBuilder | None = None
     standardise: bool = True
     description: str = ""
+    input_hint: str = ""
     package: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -139,6 +148,19 @@ class Plugin:
                 f"plugin {self.name!r} declares no required branches; list every NanoAOD branch "
                 "its feature builder reads so dask mode loads them"
             )
+
+    def output_collection(self, output: Output) -> str:
+        """The collection ``output``'s column is added to."""
+        return output.collection or self.collection
+
+    @property
+    def output_collections(self) -> tuple[str, ...]:
+        """Every collection the plugin adds columns to, its own first."""
+        found = [self.collection]
+        for output in self.outputs:
+            if self.output_collection(output) not in found:
+                found.append(self.output_collection(output))
+        return tuple(found)
 
     def column_name(self, output: Output | str) -> str:
         """Name of the column ``output`` adds to the collection."""

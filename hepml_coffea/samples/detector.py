@@ -98,6 +98,9 @@ class CandidateArrays:
     pdg_id: np.ndarray
     from_pv: np.ndarray
     from_lv: np.ndarray
+    #: share of the candidate's true energy from the leading vertex: 0 or 1 for a track, the
+    #: energy-weighted fraction of the particles entering a cell (before smearing) for a cell
+    lv_fraction: np.ndarray
 
 
 def _track_efficiency(abs_id: np.ndarray, pt: np.ndarray, abs_eta: np.ndarray) -> np.ndarray:
@@ -179,6 +182,7 @@ def _generator_level(p: ParticleArrays) -> CandidateArrays:
         pdg_id=p.pdg_id[visible],
         from_pv=_from_pv(p.charge[visible], p.from_lv[visible]),
         from_lv=p.from_lv[visible].astype(np.uint8),
+        lv_fraction=p.from_lv[visible].astype(np.float64),
     )
 
 
@@ -237,7 +241,8 @@ def _simple(p: ParticleArrays, rng: np.random.Generator) -> CandidateArrays:
     c_e, c_eta, c_phi, cell_ev = c_e[ok], c_eta[ok], c_phi[ok], cell_ev[ok]
     c_pt = c_e / np.cosh(c_eta)
     c_pdg = np.where(m_ecal[ok] >= m_hcal[ok], 22, 130).astype(np.int32)
-    c_lv = (e_lv[ok] >= 0.5 * e_true[ok]).astype(np.uint8)
+    c_lv_fraction = np.clip(e_lv[ok] / e_true[ok], 0.0, 1.0)
+    c_lv = (c_lv_fraction >= 0.5).astype(np.uint8)
 
     # ---- merge tracks and cells, grouped by event (stable: tracks first, then cells)
     ev = np.concatenate([ev_all[t_idx], cell_ev])
@@ -257,6 +262,7 @@ def _simple(p: ParticleArrays, rng: np.random.Generator) -> CandidateArrays:
             [_from_pv(t_charge, p.from_lv[t_idx]), np.full(n_cells, FROM_PV_NEUTRAL, np.int32)]
         )[order],
         from_lv=np.concatenate([p.from_lv[t_idx].astype(np.uint8), c_lv])[order],
+        lv_fraction=np.concatenate([p.from_lv[t_idx].astype(np.float64), c_lv_fraction])[order],
     )
 
 

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .background import event_pileup_inputs
 from .detector import DETECTORS, simulate_detector
 from .errors import SampleConfigError
 from .jets import cluster_fatjets
 from .nanoaod_writer import NanoAODWriter, build_chunk, iterate_chunks
-from .pileup import POOL_SIZE, PileupPool, overlay
+from .pileup import PileupPool, overlay, pool_size
 from .processes import PROCESSES, pythia_settings
 from .pythia_events import PythiaGenerator
 
@@ -144,7 +145,8 @@ def generate_job(cfg: SampleConfig, job: int, first: int, n: int, path: str, pro
     pythia_seed, pool_seed, ss = job_seeds(cfg.seed, job)
     rng = np.random.default_rng(ss)
     gen = PythiaGenerator(pythia_settings(cfg.process, cfg.pt_min, cfg.pt_max), pythia_seed)
-    pool = PileupPool(pool_seed, POOL_SIZE) if cfg.pileup > 0 else None
+    pool = PileupPool(pool_seed, pool_size(cfg.pileup)) if cfg.pileup > 0 else None
+    area_seed = int(ss.generate_state(1)[0])  # ghost jitter; does not touch ``rng``
     done = 0
     with NanoAODWriter(path) as writer:
         while done < n:
@@ -154,8 +156,13 @@ def generate_job(cfg: SampleConfig, job: int, first: int, n: int, path: str, pro
             if pool is not None:
                 particles = overlay(particles, pool.draw(m, cfg.pileup, rng))
             cands = simulate_detector(particles, rng, cfg.detector)
-            jets = cluster_fatjets(cands, batch.genpart, cfg.pt_min, cfg.pt_max)
-            writer.write(build_chunk(first + done, batch.weight, cands, jets, batch.genpart))
+            jets = cluster_fatjets(
+                cands, batch.genpart, cfg.pt_min, cfg.pt_max, area_seed=area_seed + done
+            )
+            inputs = event_pileup_inputs(cands, jets.counts, jets.eta, jets.phi, jets.constituents)
+            writer.write(
+                build_chunk(first + done, batch.weight, cands, jets, batch.genpart, inputs)
+            )
             done += m
             progress(m)
     return done

@@ -11,6 +11,7 @@ import awkward as ak
 import numba
 import numpy as np
 
+from .background import jet_areas
 from .detector import CandidateArrays
 from .pythia_events import GenPartArrays, pt_eta_phi
 from .substructure import jet_substructure
@@ -67,12 +68,56 @@ class FatJets:
     truth_label: np.ndarray
     truth_pt: np.ndarray
     truth_mass: np.ndarray
+    #: the pileup-free jet: the same constituents, each scaled by its leading-vertex energy
+    #: fraction (:func:`hepml_coffea.pileup.jets.weighted_jets`)
+    hard_pt: np.ndarray
+    hard_mass: np.ndarray
+    hard_msoftdrop: np.ndarray
+    #: active jet area (explicit ghosts, :func:`hepml_coffea.samples.background.jet_areas`)
+    area: np.ndarray
+    #: mass of the four-vector area
+    area_mass: np.ndarray
+
+
+def hard_jets(
+    cands: CandidateArrays,
+    constituents: np.ndarray,
+    n_constituents: np.ndarray,
+    pt: np.ndarray,
+    mass: np.ndarray,
+    msoftdrop: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pT, mass, msoftdrop) of each jet built from the leading-vertex share of its constituents.
+
+    Jets whose constituents all come entirely from the leading vertex (every jet without
+    pileup) are their own pileup-free version and are copied instead of rebuilt."""
+    from hepml_coffea.pileup.jets import weighted_jets
+
+    fraction = cands.lv_fraction[constituents]
+    jet = np.repeat(np.arange(len(n_constituents)), n_constituents)
+    mixed = np.bincount(jet, fraction < 1.0, minlength=len(n_constituents)) > 0
+    out = [pt.copy(), mass.copy(), msoftdrop.copy()]
+    if mixed.any():
+        take = mixed[jet]
+        k = constituents[take]
+        rebuilt = weighted_jets(
+            cands.px[k], cands.py[k], cands.pz[k], cands.e[k], n_constituents[mixed], fraction[take]
+        )
+        for column, values in zip(out, rebuilt, strict=True):
+            column[mixed] = values
+    return out[0], out[1], out[2]
 
 
 def cluster_fatjets(
-    cands: CandidateArrays, genpart: GenPartArrays, pt_min: float, pt_max: float
+    cands: CandidateArrays,
+    genpart: GenPartArrays,
+    pt_min: float,
+    pt_max: float,
+    area_seed: int = 0,
 ) -> FatJets:
-    """Cluster all events at once, keep jets with pt in [pt_min, pt_max] and |eta| < 2."""
+    """Cluster all events at once, keep jets with pt in [pt_min, pt_max] and |eta| < 2.
+
+    :param area_seed: seeds the jitter of the ghosts that measure the jet areas"""
     import fastjet
 
     n_ev = len(cands.counts)
@@ -125,6 +170,11 @@ def cluster_fatjets(
         j_off,
     )
     label, tpt, tmass = match_truth(jeta[idx], jphi[idx], counts, genpart)
+    hard = hard_jets(cands, constituents, n_const, jpt[idx], jmass[idx], msd)
+    with _quiet_stdout():
+        area, area_mass = jet_areas(
+            cands, counts, jeta[idx], jphi[idx], constituents, n_const, JET_R, area_seed
+        )
     return FatJets(
         counts=counts,
         pt=jpt[idx],
@@ -138,6 +188,11 @@ def cluster_fatjets(
         truth_label=label,
         truth_pt=tpt,
         truth_mass=tmass,
+        hard_pt=hard[0],
+        hard_mass=hard[1],
+        hard_msoftdrop=hard[2],
+        area=area,
+        area_mass=area_mass,
     )
 
 

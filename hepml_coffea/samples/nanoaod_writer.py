@@ -14,6 +14,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from .background import EventPileupInputs
 from .detector import CandidateArrays
 from .jets import FatJets
 from .pythia_events import GenPartArrays, pt_eta_phi
@@ -36,12 +37,26 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
         "truthLabel",
         "truthPt",
         "truthMass",
+        "hardPt",
+        "hardMass",
+        "hardMsoftdrop",
+        "area",
+        "areaMass",
     ),
-    "PFCands": ("pt", "eta", "phi", "mass", "charge", "pdgId", "fromPV", "fromLV"),
+    "PFCands": ("pt", "eta", "phi", "mass", "charge", "pdgId", "fromPV", "fromLV", "lvFraction"),
     "FatJetPFCands": ("jetIdx", "pFCandsIdx"),
     "GenPart": ("pt", "eta", "phi", "mass", "pdgId", "status", "statusFlags", "genPartIdxMother"),
 }
-SCALARS: tuple[str, ...] = ("run", "luminosityBlock", "event", "genWeight")
+SCALARS: tuple[str, ...] = (
+    "run",
+    "luminosityBlock",
+    "event",
+    "genWeight",
+    "fixedGridRhoFastjetAll",
+    "fixedGridRhoFastjetCentralChs",
+    "fixedGridRhoMFastjetCentralChs",
+    "softKillerPtCutChs",
+)
 
 #: GenPart_statusFlags bits (CMS NanoAOD convention)
 FLAG_FROM_HARD_PROCESS = 1 << 8
@@ -62,8 +77,10 @@ def build_chunk(
     cands: CandidateArrays,
     jets: FatJets,
     genpart: GenPartArrays,
+    pileup_inputs: EventPileupInputs,
 ) -> dict[str, ak.Array | np.ndarray]:
-    """Branches for one chunk; only candidates that are constituents of saved jets are kept."""
+    """Branches for one chunk. Candidates kept: the constituents of the saved jets, jet after
+    jet, then the other candidates near a saved jet (``pileup_inputs.neighbours``), per event."""
     n_ev = len(jets.counts)
     event = np.arange(first_event, first_event + n_ev, dtype=np.uint64) + np.uint64(1)
     jc = jets.counts
@@ -83,11 +100,21 @@ def build_chunk(
     fatjet["truthLabel"] = _jag(jets.truth_label, jc, np.int32)
     fatjet["truthPt"] = _jag(jets.truth_pt, jc, np.float32)
     fatjet["truthMass"] = _jag(jets.truth_mass, jc, np.float32)
+    fatjet["hardPt"] = _jag(jets.hard_pt, jc, np.float32)
+    fatjet["hardMass"] = _jag(jets.hard_mass, jc, np.float32)
+    fatjet["hardMsoftdrop"] = _jag(jets.hard_msoftdrop, jc, np.float32)
+    fatjet["area"] = _jag(jets.area, jc, np.float32)
+    fatjet["areaMass"] = _jag(jets.area_mass, jc, np.float32)
 
-    # PF candidates: constituents of saved jets, jet by jet
-    k = jets.constituents
+    # PF candidates: constituents of saved jets, jet by jet, then their neighbours, per event
     jet_ev = np.repeat(np.arange(n_ev), jc)
-    pf_counts = np.bincount(jet_ev, weights=jets.n_constituents, minlength=n_ev).astype(np.int64)
+    cand_ev = np.repeat(np.arange(n_ev), cands.counts)
+    extra = pileup_inputs.neighbours
+    k_ev = np.concatenate([np.repeat(jet_ev, jets.n_constituents), cand_ev[extra]])
+    order = np.argsort(k_ev, kind="stable")  # constituents stay first within each event
+    k = np.concatenate([jets.constituents, extra])[order]
+    pf_counts = np.bincount(k_ev, minlength=n_ev).astype(np.int64)
+    n_links = np.bincount(jet_ev, weights=jets.n_constituents, minlength=n_ev).astype(np.int64)
     pt, eta, phi = pt_eta_phi(cands.px[k], cands.py[k], cands.pz[k])
     pf = {
         "pt": _jag(pt, pf_counts, np.float32),
@@ -98,17 +125,17 @@ def build_chunk(
         "pdgId": _jag(cands.pdg_id[k], pf_counts, np.int32),
         "fromPV": _jag(cands.from_pv[k], pf_counts, np.int32),
         "fromLV": _jag(cands.from_lv[k], pf_counts, np.uint8),
+        "lvFraction": _jag(cands.lv_fraction[k], pf_counts, np.float32),
     }
-    pf_off = np.zeros(n_ev + 1, np.int64)
-    np.cumsum(pf_counts, out=pf_off[1:])
     j_off = np.zeros(n_ev + 1, np.int64)
     np.cumsum(jc, out=j_off[1:])
     local_jet = np.arange(len(jet_ev)) - j_off[jet_ev]
+    link_ev = np.repeat(jet_ev, jets.n_constituents)
+    l_off = np.cumsum(n_links) - n_links
     link = {
-        "jetIdx": _jag(np.repeat(local_jet, jets.n_constituents), pf_counts, np.int32),
-        "pFCandsIdx": _jag(
-            np.arange(len(k)) - np.repeat(pf_off[:-1], pf_counts), pf_counts, np.int32
-        ),
+        "jetIdx": _jag(np.repeat(local_jet, jets.n_constituents), n_links, np.int32),
+        # constituents come first in their event's PFCands, in link order
+        "pFCandsIdx": _jag(np.arange(len(link_ev)) - l_off[link_ev], n_links, np.int32),
     }
 
     gc = genpart.counts
@@ -129,6 +156,10 @@ def build_chunk(
         "luminosityBlock": (1 + (event - 1) // EVENTS_PER_LUMI).astype(np.uint32),
         "event": event,
         "genWeight": np.asarray(weight, np.float32),
+        "fixedGridRhoFastjetAll": np.asarray(pileup_inputs.rho_all, np.float32),
+        "fixedGridRhoFastjetCentralChs": np.asarray(pileup_inputs.rho_chs, np.float32),
+        "fixedGridRhoMFastjetCentralChs": np.asarray(pileup_inputs.rho_m_chs, np.float32),
+        "softKillerPtCutChs": np.asarray(pileup_inputs.softkiller_cut, np.float32),
         "FatJet": ak.zip(fatjet),
         "PFCands": ak.zip(pf),
         "FatJetPFCands": ak.zip(link),

@@ -1,6 +1,6 @@
 """Pileup: overlay Poisson(mu) minimum-bias interactions drawn from a pre-generated pool.
 
-The pool is generated once per job (``POOL_SIZE`` minbias events) and reused for every event;
+The pool is generated once per job (:func:`pool_size` minbias events) and reused for every event;
 each overlaid interaction is additionally rotated by a random azimuth and reflected in z with
 probability 1/2, so repeated draws of one pool event do not produce identical deposits.
 Pileup particles carry ``from_lv = False``.
@@ -13,8 +13,16 @@ import numpy as np
 from .processes import pythia_settings
 from .pythia_events import ParticleArrays, PythiaGenerator
 
-#: Minbias events generated per job for the pool.
+#: Smallest pool of minbias events generated per job.
 POOL_SIZE = 1000
+
+
+def pool_size(mu: float) -> int:
+    """Pool size for mean pileup ``mu``: at least :data:`POOL_SIZE`, and large enough that one
+    crossing of ``mu`` interactions drawn with replacement contains on average at most one
+    pair of copies of the same pool event (expected pairs ``mu^2 / (2 N)``): N >= mu^2 / 2,
+    9800 events at mu = 140 (a fixed 1000 would give 9.8 repeated pairs per crossing there)."""
+    return max(POOL_SIZE, int(np.ceil(mu * mu / 2.0)))
 
 
 class PileupPool:

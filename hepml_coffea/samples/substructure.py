@@ -252,3 +252,30 @@ def jet_substructure(
         NSUB_BETA,
         NSUB_R0,
     )
+
+
+@numba.njit(cache=True)
+def _softdrop_kernel(px, py, pz, e, offsets, zcut, beta, r0):  # pragma: no cover - numba
+    n_jets = len(offsets) - 1
+    msd = np.zeros(n_jets)
+    for j in range(n_jets):
+        lo, hi = offsets[j], offsets[j + 1]
+        msd[j] = _softdrop_mass(px[lo:hi], py[lo:hi], pz[lo:hi], e[lo:hi], zcut, beta, r0)
+    return msd
+
+
+def softdrop_masses(
+    px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray, jet_offsets: np.ndarray
+) -> np.ndarray:
+    """Soft-drop mass only (same algorithm and parameters as :func:`jet_substructure`), for jets
+    whose constituents are ``[offsets[j], offsets[j+1])``; skips the N-subjettiness cost."""
+    return _softdrop_kernel(
+        np.ascontiguousarray(px, np.float64),
+        np.ascontiguousarray(py, np.float64),
+        np.ascontiguousarray(pz, np.float64),
+        np.ascontiguousarray(e, np.float64),
+        np.ascontiguousarray(jet_offsets, np.int64),
+        SOFTDROP_ZCUT,
+        SOFTDROP_BETA,
+        SOFTDROP_R0,
+    )

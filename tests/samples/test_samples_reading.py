@@ -63,8 +63,12 @@ def test_constituents_sum_to_jet(ttbar_events):
     assert n > 10
     np.testing.assert_allclose(ak.flatten(total.pt), ak.flatten(fj.pt), rtol=0.01)
     np.testing.assert_allclose(ak.flatten(total.mass), ak.flatten(fj.mass), rtol=0.01)
-    # every saved candidate belongs to exactly one saved jet
-    assert ak.all(ak.num(ttbar_events.PFCands) == ak.sum(fj.nConstituents, axis=1))
+    # every link is one constituent; the constituents come first in PFCands, each once, and the
+    # other stored candidates (neighbours for pileup mitigation) follow
+    links = ttbar_events.FatJetPFCands
+    assert ak.all(ak.num(links) == ak.sum(fj.nConstituents, axis=1))
+    assert ak.all(links.pFCandsIdx == ak.local_index(links.pFCandsIdx))
+    assert ak.all(ak.num(ttbar_events.PFCands) >= ak.num(links))
 
 
 def test_jet_window_and_substructure(ttbar_events):

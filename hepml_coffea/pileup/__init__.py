@@ -1,0 +1,13 @@
+"""Pileup mitigation, columnar: CHS, area-median, SoftKiller, PUPPI, and jets rebuilt from
+per-candidate weights (:func:`weighted_jets`), used by the pileup-regression plugins and
+``hepml-coffea evaluate-pileup``.
+
+Modules: ``jets`` (the shared weights-to-jet function), ``candidates`` (reading the PF candidates
+and jet links), ``chs``, ``area``, ``softkiller``, ``puppi`` (the methods' physics), ``methods``
+(each method as events -> weights and jets), ``contract`` (the plugin contract),
+``evaluation`` (bias and resolution against the pileup-free truth).
+"""
+
+from hepml_coffea.pileup.jets import WeightedJets, weighted_jets
+
+__all__ = ["WeightedJets", "weighted_jets"]
