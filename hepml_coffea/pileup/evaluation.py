@@ -148,7 +148,7 @@ def plot(summaries: dict, raw: dict, methods, outdir: Path) -> list[Path]:
 
     top = mus[-1]
     fig, ax = plt.subplots(figsize=(10, 8))
-    bins = np.linspace(-60, 120, 61)
+    bins = np.linspace(-80, 320, 81)  # the last bin holds the overflow
     for m in methods:
         residual = raw[top][m]["mass"] - raw[top]["hard"]["mass"]
         hist, edges = np.histogram(np.clip(residual, bins[0], bins[-1]), bins)
