@@ -19,8 +19,8 @@ from .detector import CandidateArrays
 from .jets import FatJets
 from .pythia_events import GenPartArrays, pt_eta_phi
 
-#: version of the file layout; part of cached file names
-FORMAT_VERSION = 1
+#: version of the file layout; part of cached file names (2: the pileup branches)
+FORMAT_VERSION = 2
 
 COLLECTIONS: dict[str, tuple[str, ...]] = {
     "FatJet": (
