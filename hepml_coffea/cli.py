@@ -122,14 +122,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.decorrelate is None
         else Decorrelation(args.decorrelate, args.strength, flatten_mass=args.flatten_mass)
     )
-    data = load_labelled_features(
-        plugin,
-        args.signal,
-        args.background,
-        signal_label=args.signal_label,
-        max_per_class=args.max_per_class,
-        seed=args.seed,
-    )
+    if args.signal:
+        data = load_labelled_features(
+            plugin,
+            args.signal,
+            args.background,
+            signal_label=args.signal_label,
+            max_per_class=args.max_per_class,
+            seed=args.seed,
+        )
+    else:  # background only: an anomaly score (train_plugin refuses it for a tagger)
+        from hepml_coffea.training.dataset import load_background_features
+
+        data = load_background_features(
+            plugin, args.background, max_jets=args.max_per_class, seed=args.seed
+        )
     print(
         f"training {plugin.name}: {int(data.labels.sum())} signal and "
         f"{int((data.labels == 0).sum())} background jets"
@@ -147,6 +154,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         initial_artifact=args.init_from,
     )
     metrics = result.card.metrics
+    if "auc" not in metrics:  # an anomaly score: no signal, no AUC
+        print(f"wrote {output}: test median score {metrics['median_score']:.3f}")
+        return 0
     print(
         f"wrote {output}: test AUC {metrics['auc']:.4f}, "
         f"1/eps_B(eps_S=0.3) {metrics['inv_eps_b_at_eps_s_0.3']:.1f}"
@@ -214,6 +224,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate_pileup(args: argparse.Namespace) -> int:
     from hepml_coffea.pileup.evaluation import run
+
+    return run(args)
+
+
+def _cmd_evaluate_anomaly(args: argparse.Namespace) -> int:
+    from hepml_coffea.anomaly.evaluate import run
 
     return run(args)
 
@@ -334,7 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plugin", required=True, help="name of the plugin to train (see `hepml-coffea plugins`)"
     )
-    p.add_argument("--signal", type=Path, nargs="+", required=True, help="signal NanoAOD files")
+    p.add_argument(
+        "--signal",
+        type=Path,
+        nargs="+",
+        help="signal NanoAOD files (none for an anomaly score, trained on --background only)",
+    )
     p.add_argument(
         "--background", type=Path, nargs="+", required=True, help="background NanoAOD files"
     )
@@ -412,6 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_pileup_arguments(p)
     p.set_defaults(func=_cmd_evaluate_pileup)
+
+    p = command("evaluate-anomaly", "anomaly scores against msoftdrop alone on held-out samples")
+    from hepml_coffea.anomaly.evaluate import add_arguments as add_anomaly_arguments
+
+    add_anomaly_arguments(p)
+    p.set_defaults(func=_cmd_evaluate_anomaly)
 
     width = max(map(len, summaries)) + 2
     parser.description = "\n".join(

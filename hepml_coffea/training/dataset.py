@@ -32,6 +32,12 @@ class LabelledFeatures:
     labels: np.ndarray
     mass: np.ndarray
     files: list[str]
+    #: what the jets are, for the card: e.g. ["signal", "background"] or ["background"]
+    trained_on: tuple[str, ...] = ("signal", "background")
+
+    @property
+    def signal_seen(self) -> bool:
+        return bool(self.labels.any())
 
 
 def _read(path: Path, plugin: Plugin, signal_label: int | None):
@@ -98,4 +104,34 @@ def load_labelled_features(
         labels=np.concatenate(labels),
         mass=np.concatenate(masses),
         files=[str(p) for p in (*signal_files, *background_files)],
+    )
+
+
+def load_background_features(
+    plugin: Plugin,
+    files: Sequence[Path],
+    *,
+    label: int | None = None,
+    max_jets: int | None = None,
+    seed: int = 0,
+) -> LabelledFeatures:
+    """Features and masses of every jet of ``files`` (or of those whose ``FatJet_truthLabel`` is
+    ``label``), all labelled 0: the training data of an anomaly score, which sees no signal."""
+    parts = [_read(Path(path), plugin, label) for path in files]
+    features = np.concatenate([p[0] for p in parts])
+    masses = np.concatenate([p[1] for p in parts])
+    if len(features) == 0:
+        which = "" if label is None else f" with {plugin.collection}_{TRUTH_LABEL_FIELD} == {label}"
+        raise LabelledDataError(
+            f"no jets{which} found for plugin {plugin.name!r} in {[str(p) for p in files]}; "
+            "check the --background files"
+        )
+    order = np.random.default_rng(seed).permutation(len(features))[:max_jets]
+    what = "background" if label is None else f"{TRUTH_LABEL_FIELD} == {label}"
+    return LabelledFeatures(
+        features=features[order],
+        labels=np.zeros(len(order), dtype=np.int8),
+        mass=masses[order],
+        files=[str(p) for p in files],
+        trained_on=(what,),
     )

@@ -1,4 +1,9 @@
-"""Fitting a plugin's network and writing its artifact with provenance and metrics."""
+"""Fitting a plugin's network and writing its artifact with provenance and metrics.
+
+:func:`train_plugin` runs three steps: standardisation (:func:`standardisation`), the fit (a
+classifier on signal and background, or, for anomaly-score plugins, an autoencoder on background
+only, scored by its reconstruction error) and the provenance record (:func:`provenance_record`).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from hepml_coffea.artifacts import ModelCard, sha256_of, write_artifact
-from hepml_coffea.errors import ArtifactError
-from hepml_coffea.plugin import Plugin
+from hepml_coffea.errors import ArtifactError, ConfigurationError, LabelledDataError
+from hepml_coffea.plugin import Plugin, PluginKind
 from hepml_coffea.training.dataset import LabelledFeatures
 from hepml_coffea.training.decorrelate import Decorrelation, fit_adversary, fit_disco
 from hepml_coffea.training.metrics import classifier_metrics
@@ -72,6 +77,136 @@ def _copy_weights(plugin: Plugin, initial, model) -> None:
     model.set_weights(source)
 
 
+def standardisation(
+    plugin: Plugin, x: np.ndarray, train: np.ndarray, initial=None
+) -> tuple[np.ndarray, dict[str, list[float]]]:
+    """``x`` as the network will see it and the card's preprocessing constants: the initial
+    artifact's (its weights only make sense on those inputs), else, for plugins with
+    ``standardise``, the training split's per-feature mean and standard deviation."""
+    if initial is not None and initial.card.preprocessing:
+        preprocessing = initial.card.preprocessing
+        mean = np.asarray(preprocessing["mean"], np.float32)
+        return (x - mean) / np.asarray(preprocessing["std"], np.float32), preprocessing
+    if not plugin.standardise:
+        return x, {}
+    reduce_axes = tuple(range(x.ndim - 1))
+    mean = x[train].mean(axis=reduce_axes)
+    std = x[train].std(axis=reduce_axes)
+    std = np.where(std > 0, std, 1.0).astype(np.float32)
+    return (x - mean) / std, {"mean": mean.tolist(), "std": std.tolist()}
+
+
+def _callbacks(patience: int) -> list:
+    import keras
+
+    return [
+        keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
+        # a plateau halves the step size long before early stopping gives up
+        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, patience // 3)),
+    ]
+
+
+def _fit_classifier(model, x, y, data, train, val, *, decorrelation, settings, verbose):
+    import keras
+
+    optimizer = keras.optimizers.Adam(settings["learning_rate"])
+    callbacks = _callbacks(settings["patience"])
+    common = {
+        "epochs": settings["epochs"],
+        "batch_size": settings["batch_size"],
+        "verbose": verbose,
+    }
+    if decorrelation is None:
+        model.compile(
+            optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")]
+        )
+        return model.fit(
+            x[train], y[train], validation_data=(x[val], y[val]), callbacks=callbacks, **common
+        ).history
+    if decorrelation.method == "disco":
+        return fit_disco(
+            model,
+            x,
+            y,
+            data.mass,
+            train,
+            val,
+            decorrelation=decorrelation,
+            optimizer=optimizer,
+            callbacks=callbacks,
+            **common,
+        )
+    return fit_adversary(
+        model,
+        x,
+        y,
+        data.mass,
+        train,
+        val,
+        decorrelation=decorrelation,
+        learning_rate=settings["learning_rate"],
+        patience=settings["patience"],
+        seed=settings["seed"],
+        **common,
+    )
+
+
+def _fit_autoencoder(autoencoder, x, train, val, *, settings, verbose):
+    """Fit ``autoencoder`` to reproduce its input (mean squared error); returns the history and
+    the scoring model, whose output is the per-jet :class:`ReconstructionError`."""
+    import keras
+
+    from hepml_coffea.anomaly.layers import ReconstructionError
+
+    autoencoder.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]), loss="mse")
+    history = autoencoder.fit(
+        x[train],
+        x[train],
+        validation_data=(x[val], x[val]),
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        verbose=verbose,
+        callbacks=_callbacks(settings["patience"]),
+    ).history
+    inputs = keras.Input(shape=x.shape[1:], name="features")
+    score = ReconstructionError(name="reconstruction_error")([inputs, autoencoder(inputs)])
+    return history, keras.Model(inputs, score, name=autoencoder.name)
+
+
+def _anomaly_metrics(scores: np.ndarray) -> dict[str, Any]:
+    quantiles = np.quantile(scores, [0.5, 0.9, 0.99])
+    return {
+        "score": "log mean squared reconstruction error",
+        "median_score": float(quantiles[0]),
+        "score_q90": float(quantiles[1]),
+        "score_q99": float(quantiles[2]),
+        "n_background": len(scores),
+    }
+
+
+def provenance_record(
+    data: LabelledFeatures,
+    split: tuple[np.ndarray, np.ndarray, np.ndarray],
+    seed: int,
+    fit: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """How the artifact was made: date, command, samples (sha256), jets, split, fit, versions."""
+    train, val, test = split
+    return {
+        "trained_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "samples": [{"file": Path(f).name, "sha256": sha256_of(Path(f))} for f in data.files],
+        "trained_on": list(data.trained_on),
+        "signal_seen": data.signal_seen,
+        "n_jets": {"signal": int(data.labels.sum()), "background": int((data.labels == 0).sum())},
+        "split": {"train": len(train), "validation": len(val), "test": len(test), "seed": seed},
+        "fit": fit,
+        "versions": _versions(),
+        **(extra or {}),
+    }
+
+
 def train_plugin(
     plugin: Plugin,
     data: LabelledFeatures,
@@ -96,116 +231,83 @@ def train_plugin(
     transformation at inference. With ``decorrelation`` the tagger is trained decorrelated
     from ``data.mass`` (DisCo or an adversary, see :mod:`hepml_coffea.training.decorrelate`).
 
+    Anomaly-score plugins (``PluginKind.ANOMALY_SCORE``) build an autoencoder; it is fitted to
+    reconstruct background-only ``data`` (:func:`load_background_features`) and the artifact
+    outputs its per-jet reconstruction error. Their cards record ``signal_seen: false``.
+
     With ``initial_artifact`` training starts from that artifact's weights (and standardisation)
     instead of a random initialisation: fine-tuning, e.g. decorrelating a tagger already trained
     on the same jets, which converges where DisCo from scratch at a large lambda does not.
     """
     if plugin.build_model is None:
-        raise ValueError(f"plugin {plugin.name!r} has no build_model; it cannot be trained")
+        raise ConfigurationError(
+            f"plugin {plugin.name!r} has no build_model, so it cannot be trained; a fitted "
+            "plugin is made by its study script (docs/training.md)"
+        )
+    anomaly = plugin.kind == PluginKind.ANOMALY_SCORE
+    if anomaly and (data.signal_seen or decorrelation is not None):
+        raise LabelledDataError(
+            f"plugin {plugin.name!r} is an anomaly score: train it on background jets only "
+            "(`hepml-coffea train --background QCD.root`, no --signal, no --decorrelate)"
+        )
+    if not anomaly and not data.signal_seen:
+        raise LabelledDataError(
+            f"plugin {plugin.name!r} is a {plugin.kind} and needs signal jets; pass --signal files"
+        )
     import keras
 
     keras.utils.set_random_seed(seed)
-    train, val, test = _split(len(data.labels), validation_fraction, test_fraction, seed)
-    x = data.features.astype(np.float32)
+    split = _split(len(data.labels), validation_fraction, test_fraction, seed)
+    train, val, test = split
     y = data.labels.astype(np.float32)
     initial = None if initial_artifact is None else _initial_model(plugin, Path(initial_artifact))
-    preprocessing: dict[str, list[float]] = {}
-    if initial is not None and initial.card.preprocessing:
-        preprocessing = initial.card.preprocessing  # the weights only make sense on these inputs
-        x = (x - np.asarray(preprocessing["mean"], np.float32)) / np.asarray(
-            preprocessing["std"], np.float32
-        )
-    elif plugin.standardise:
-        reduce_axes = tuple(range(x.ndim - 1))
-        mean = x[train].mean(axis=reduce_axes)
-        std = x[train].std(axis=reduce_axes)
-        std = np.where(std > 0, std, 1.0).astype(np.float32)
-        x = (x - mean) / std
-        preprocessing = {"mean": mean.tolist(), "std": std.tolist()}
+    x, preprocessing = standardisation(plugin, data.features.astype(np.float32), train, initial)
 
     model = plugin.build_model(tuple(x.shape[1:]))
     if initial is not None:
         _copy_weights(plugin, initial, model)
-    optimizer = keras.optimizers.Adam(learning_rate)
-    callbacks = [
-        keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
-        # a plateau halves the step size long before early stopping gives up
-        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, patience // 3)),
-    ]
-    if decorrelation is None:
-        model.compile(
-            optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")]
-        )
-        history = model.fit(
-            x[train],
-            y[train],
-            validation_data=(x[val], y[val]),
-            epochs=epochs,
-            batch_size=batch_size,
-            verbose=verbose,
-            callbacks=callbacks,
-        ).history
-    elif decorrelation.method == "disco":
-        history = fit_disco(
-            model,
-            x,
-            y,
-            data.mass,
-            train,
-            val,
-            decorrelation=decorrelation,
-            epochs=epochs,
-            batch_size=batch_size,
-            optimizer=optimizer,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
+    settings = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "patience": patience,
+        "learning_rate": learning_rate,
+        "seed": seed,
+    }
+    if anomaly:
+        history, model = _fit_autoencoder(model, x, train, val, settings=settings, verbose=verbose)
     else:
-        history = fit_adversary(
+        history = _fit_classifier(
             model,
             x,
             y,
-            data.mass,
+            data,
             train,
             val,
             decorrelation=decorrelation,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            patience=patience,
-            seed=seed,
+            settings=settings,
             verbose=verbose,
         )
     scores = np.asarray(model.predict(x[test], batch_size=4096, verbose=0)).reshape(-1)
-    metrics = classifier_metrics(scores, y[test])
+    metrics = _anomaly_metrics(scores) if anomaly else classifier_metrics(scores, y[test])
     metrics["epochs_trained"] = len(history["loss"])
     metrics["parameters"] = int(model.count_params())
     metrics["evaluated_on"] = "held-out test split of the training samples"
 
-    record = {
-        "trained_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        "samples": [{"file": Path(f).name, "sha256": sha256_of(Path(f))} for f in data.files],
-        "n_jets": {"signal": int(data.labels.sum()), "background": int((data.labels == 0).sum())},
-        "split": {"train": len(train), "validation": len(val), "test": len(test), "seed": seed},
-        "fit": {
-            "epochs_max": epochs,
-            "batch_size": batch_size,
-            "patience": patience,
-            "learning_rate": learning_rate,
-            "loss": "binary_crossentropy",
-            "lr_schedule": "halved after patience // 3 epochs without improvement",
-            "decorrelation": None if decorrelation is None else decorrelation.record(),
-            "initialised_from": None
-            if initial is None
-            else {
-                "artifact": str(initial_artifact),
-                "name": initial.card.name,
-                "sha256": initial.card.sha256,
-            },
+    fit = {
+        "epochs_max": epochs,
+        "batch_size": batch_size,
+        "patience": patience,
+        "learning_rate": learning_rate,
+        "loss": "mean squared reconstruction error" if anomaly else "binary_crossentropy",
+        "lr_schedule": "halved after patience // 3 epochs without improvement",
+        "decorrelation": None if decorrelation is None else decorrelation.record(),
+        "initialised_from": None
+        if initial is None
+        else {
+            "artifact": str(initial_artifact),
+            "name": initial.card.name,
+            "sha256": initial.card.sha256,
         },
-        "versions": _versions(),
-        **(provenance or {}),
     }
     card = write_artifact(
         output,
@@ -215,7 +317,7 @@ def train_plugin(
         input_shape=list(x.shape[1:]),
         outputs=[o.name for o in plugin.outputs],
         preprocessing=preprocessing,
-        provenance=record,
+        provenance=provenance_record(data, split, seed, fit, provenance),
         metrics=metrics,
     )
     return TrainingResult(model=model, card=card, test_scores=scores, test_labels=y[test])
