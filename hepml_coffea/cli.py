@@ -50,7 +50,9 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     ):
         table.add_column(header, overflow="fold")
     for p in plugins.values():
-        outputs = "\n".join(f"{p.collection}.{p.column_name(o)} ({o.dtype})" for o in p.outputs)
+        outputs = "\n".join(
+            f"{p.output_collection(o)}.{p.column_name(o)} ({o.dtype})" for o in p.outputs
+        )
         artifact = "none (no network)" if p.artifact is None else str(p.artifact)
         table.add_row(
             p.name,

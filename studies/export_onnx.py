@@ -7,8 +7,8 @@ Each export is checked against Keras by :func:`hepml_coffea.export.export_onnx` 
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,7 +18,12 @@ from hepml_coffea.export import export_onnx
 ARTIFACTS = Path(__file__).resolve().parents[1] / "plugins" / "artifacts"
 
 
-def main(names: list[str]) -> None:
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("names", nargs="*", help="artifact folders in plugins/artifacts")
+    names = parser.parse_args().names
     for name in names or sorted(p.name for p in ARTIFACTS.iterdir() if p.is_dir()):
         card = export_onnx(ARTIFACTS / name, plugin_name=name)
         print(
@@ -28,4 +33,4 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -1,0 +1,56 @@
+"""Anomaly scores: cards must record background-only training; the mass profile flattens QCD."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from hepml_coffea import get_registry
+from hepml_coffea.anomaly import check_background_only
+from hepml_coffea.anomaly.profile import fit_background_profile
+from hepml_coffea.artifacts import read_card
+from hepml_coffea.errors import ArtifactError, LabelledDataError
+from hepml_coffea.training.dataset import LabelledFeatures
+from hepml_coffea.training.fit import train_plugin
+
+
+@pytest.mark.parametrize("name", ["jet_autoencoder", "jet_autoencoder_md"])
+def test_shipped_cards_say_no_signal_was_seen(name):
+    plugin = get_registry().get(name)
+    card = read_card(plugin.artifact, name)
+    check_background_only(name, card)
+    assert card.provenance["trained_on"] == ["background"]
+
+
+def test_a_card_trained_on_signal_is_refused_in_one_line():
+    plugin = get_registry().get("jet_autoencoder")
+    card = dataclasses.replace(
+        read_card(plugin.artifact, plugin.name),
+        provenance={"signal_seen": True, "trained_on": ["signal", "background"]},
+    )
+    with pytest.raises(ArtifactError, match="jet_autoencoder.*--background") as info:
+        check_background_only(plugin.name, card)
+    assert "\n" not in str(info.value)
+
+
+def test_an_anomaly_score_is_not_trained_on_signal(tmp_path):
+    plugin = get_registry().get("jet_autoencoder")
+    data = LabelledFeatures(
+        features=np.zeros((4, 3072), np.float32),
+        labels=np.array([1, 0, 1, 0], np.int8),
+        mass=np.ones(4),
+        files=[],
+    )
+    with pytest.raises(LabelledDataError, match="background jets only"):
+        train_plugin(plugin, data, tmp_path / "a")
+
+
+def test_the_profile_flattens_a_mass_dependent_score():
+    rng = np.random.default_rng(0)
+    mass = rng.uniform(10, 250, 20000)
+    scores = 0.01 * mass + rng.normal(size=len(mass))
+    profiled = fit_background_profile(scores, mass).apply(scores, mass)
+    cut = np.quantile(profiled, 0.9)
+    low, high = profiled[mass < 80] > cut, profiled[mass > 180] > cut
+    assert abs(low.mean() - high.mean()) < 0.03
+    assert abs((scores[mass < 80] > np.quantile(scores, 0.9)).mean() - 0.1) > 0.05
