@@ -7,7 +7,7 @@ import pytest
 import uproot
 from real_cms import open_events
 
-from hepml_coffea import attach, get_registry
+from hepml_coffea import PluginKind, attach, get_registry
 from hepml_coffea.data import cms_file
 from hepml_coffea.errors import InvalidInputError
 from hepml_coffea.events import open_nanoaod
@@ -61,7 +61,13 @@ def test_every_builtin_feature_builder_sees_the_selected_jets_own_constituents(
     selected, before = with_jets(events, SELECTIONS[selection])
     positions = selected_positions(before, SELECTIONS[selection])
     assert len(positions) > 0
-    for plugin in builtin_fatjet_plugins():
+    # the pileup regressions read truth and rho branches that only generated samples have
+    plugins = [
+        p
+        for p in builtin_fatjet_plugins()
+        if source == "generated" or p.kind != PluginKind.PILEUP_REGRESSION
+    ]
+    for plugin in plugins:
         expected = np.asarray(plugin.features(before))[positions]
         np.testing.assert_array_equal(
             np.asarray(plugin.features(selected)), expected, err_msg=plugin.name
