@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hepml_coffea.anomaly.cards import check_background_only
 from hepml_coffea.artifacts import ONNX_FILE, WEIGHTS_FILE, ModelCard, read_card
 from hepml_coffea.errors import ArtifactError, ConfigurationError, InvalidInputError
-from hepml_coffea.plugin import Plugin
+from hepml_coffea.plugin import Plugin, PluginKind
 
 if TYPE_CHECKING:
     from hepml_coffea.registry import Registry
@@ -179,6 +180,12 @@ def load_count() -> int:
     return _loads
 
 
+def clear_models() -> None:
+    """Forget every model this process has loaded; the next ``attach`` loads from disk again."""
+    with _lock:
+        _models.clear()
+
+
 def _apply_thread_settings() -> None:
     global _threads_applied
     count = settings.threads
@@ -287,6 +294,13 @@ class KerasModel(LoadedModel):
     @property
     def parameter_count(self) -> int:
         return int(self.model.count_params())
+
+    @property
+    def trace_count(self) -> int | None:
+        """How often TensorFlow traced the compiled call (a retrace per batch length would show
+        here); ``None`` before the first call and on other Keras backends."""
+        counter = getattr(self._call, "experimental_get_tracing_count", None)
+        return None if counter is None else int(counter())
 
 
 class OnnxModel(LoadedModel):
@@ -448,6 +462,8 @@ def _load_onnx(plugin: Plugin, card: ModelCard) -> OnnxModel:
 
 def _check_card_matches_plugin(plugin: Plugin, card: ModelCard) -> None:
     where = Path(plugin.artifact)
+    if plugin.kind is PluginKind.ANOMALY_SCORE:
+        check_background_only(plugin.name, card)
     outputs = [output.name for output in plugin.outputs]
     if plugin.postprocess is None and card.outputs != outputs:
         raise ArtifactError(

@@ -48,7 +48,7 @@ def test_network_output_depends_on_the_jet(dnn_plugin):
 
 def test_dask_graph_builds_without_loading_a_model(dnn_plugin, monkeypatch):
     loads_before = runtime.load_count()
-    monkeypatch.setattr(runtime, "_models", {})  # forget models other tests loaded
+    runtime.clear_models()  # forget models other tests loaded
     events = open_events("pfnano", mode="dask")
     scores = attach(events, [dnn_plugin]).FatJet.substructure_dnn_top
     columns = dak.report_necessary_columns(scores)

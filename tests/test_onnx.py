@@ -161,11 +161,11 @@ def test_a_bad_backend_setting_is_a_clear_error(fresh_settings, monkeypatch, val
 
 def test_threads_reach_the_onnx_runtime_session(exported, fresh_settings, monkeypatch):
     plugin, _ = exported
-    monkeypatch.setattr(runtime, "_models", {})
+    runtime.clear_models()
     monkeypatch.setenv(runtime.THREADS_ENV, "3")
     options = runtime.get_model(plugin, backend="onnx").model.get_session_options()
     assert (options.intra_op_num_threads, options.inter_op_num_threads) == (3, 1)
-    monkeypatch.setattr(runtime, "_models", {})
+    runtime.clear_models()
     runtime.configure(threads=1)
     options = runtime.get_model(plugin, backend="onnx").model.get_session_options()
     assert options.intra_op_num_threads == 1

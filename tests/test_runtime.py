@@ -248,7 +248,7 @@ def test_the_compiled_keras_call_is_traced_once_for_all_batch_lengths(dnn_plugin
     loaded = runtime.get_model(dnn_plugin, backend="keras")
     for n in (1, 5, 1025, 4096, 333):
         loaded.predict(np.zeros((n, 4), np.float32))
-    assert loaded._call.experimental_get_tracing_count() == 1
+    assert loaded.trace_count == 1
 
 
 @pytest.mark.parametrize("value", ["lots", "0", "-3", "2.5"])

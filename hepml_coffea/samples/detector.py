@@ -103,7 +103,9 @@ class CandidateArrays:
     lv_fraction: np.ndarray
 
 
-def _track_efficiency(abs_id: np.ndarray, pt: np.ndarray, abs_eta: np.ndarray) -> np.ndarray:
+def track_efficiency(abs_id: np.ndarray, pt: np.ndarray, abs_eta: np.ndarray) -> np.ndarray:
+    """Probability that a charged particle (|PDG id|, pT in GeV, |eta|) is reconstructed as a
+    track (Delphes CMS card's tables; zero beyond the tracker or below its pT threshold)."""
     barrel = abs_eta <= TRACK_ETA_BARREL
     high = pt > 1.0
     eff = np.zeros(len(pt))
@@ -197,7 +199,7 @@ def _simple(p: ParticleArrays, rng: np.random.Generator) -> CandidateArrays:
 
     # ---- tracks (random numbers drawn for every particle: reproducible, cheap)
     u = rng.random(len(pt))
-    tracked = charged & (u < _track_efficiency(abs_id, pt, abs_eta))
+    tracked = charged & (u < track_efficiency(abs_id, pt, abs_eta))
     t_idx = np.nonzero(tracked)[0]
     res = _track_resolution(abs_id[t_idx], pt[t_idx], abs_eta[t_idx])
     scale = np.abs(1.0 + res * rng.standard_normal(len(t_idx)))

@@ -74,9 +74,9 @@ def test_tracking_efficiency_numbers():
     ids = np.array([211, 211, 211, 211, 11, 13])
     pt = np.array([0.5, 5.0, 0.5, 5.0, 200.0, 5.0])
     eta = np.array([0.1, 0.1, 2.0, 2.0, 0.1, 2.0])
-    eff = det._track_efficiency(ids, pt, eta)
+    eff = det.track_efficiency(ids, pt, eta)
     np.testing.assert_allclose(eff, [0.70, 0.95, 0.60, 0.85, 0.99, 0.98])
-    assert det._track_efficiency(np.array([211]), np.array([5.0]), np.array([2.6]))[0] == 0.0
+    assert det.track_efficiency(np.array([211]), np.array([5.0]), np.array([2.6]))[0] == 0.0
 
 
 def test_detector_energy_and_flags():
