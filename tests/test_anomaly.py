@@ -54,3 +54,18 @@ def test_the_profile_flattens_a_mass_dependent_score():
     low, high = profiled[mass < 80] > cut, profiled[mass > 180] > cut
     assert abs(low.mean() - high.mean()) < 0.03
     assert abs((scores[mass < 80] > np.quantile(scores, 0.9)).mean() - 0.1) > 0.05
+
+
+@pytest.mark.parametrize("name", ["jet_autoencoder", "jet_autoencoder_md"])
+def test_shipped_models_carry_no_optimizer_state(name):
+    import keras
+
+    from hepml_coffea import runtime
+
+    model = runtime.get_model(get_registry().get(name)).model
+
+    def compiled(layer):
+        nested = [x for x in getattr(layer, "layers", []) if isinstance(x, keras.Model)]
+        return getattr(layer, "optimizer", None) is not None or any(map(compiled, nested))
+
+    assert not compiled(model)
