@@ -32,17 +32,13 @@ def main() -> None:
     parser.add_argument("--mode", choices=("virtual", "eager"), default="virtual")
     args = parser.parse_args()
 
-    from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
-
-    from hepml_coffea import attach, get_registry
+    from hepml_coffea import attach, get_registry, open_nanoaod
     from hepml_coffea.samples import cached_sample
 
     path = cached_sample("ttbar", args.events, seed=7)
 
     def open_events():
-        return NanoEventsFactory.from_root(
-            {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=args.mode
-        ).events()
+        return open_nanoaod(path, args.mode)
 
     in_memory = open_events()
     events_for_call = (lambda: in_memory) if args.mode == "eager" else open_events

@@ -115,16 +115,13 @@ def attach_eager(names: list[str], events_count: int, repeats: int) -> None:
     import awkward as ak
     import keras
     from coffea.ml_tools.tf_wrapper import tf_wrapper
-    from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
-    from hepml_coffea import attach, get_registry, runtime
+    from hepml_coffea import attach, get_registry, open_nanoaod, runtime
     from hepml_coffea.artifacts import WEIGHTS_FILE
     from hepml_coffea.samples import cached_sample
 
     path = cached_sample("qcd", 10_000, seed=202)
-    events = NanoEventsFactory.from_root(
-        {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="eager", entry_stop=events_count
-    ).events()
+    events = open_nanoaod(path, "eager", entry_stop=events_count)
     counts = ak.num(events.FatJet, axis=1)
     n_jets = int(ak.sum(counts))
     print(f"\n## attach, eager: {events_count} generated QCD events, {n_jets} FatJets")

@@ -8,6 +8,7 @@ carry the file name in the metadata, which error messages quote.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 from hepml_coffea.inputs import check_input_file
@@ -23,6 +24,8 @@ def open_nanoaod(
     schema: Any = None,
     treename: str = "Events",
     check: bool = True,
+    entry_stop: int | None = None,
+    quiet: bool = False,
 ):
     """NanoEvents of ``path``'s ``treename`` tree with ``PFNanoAODSchema`` (or ``schema``).
 
@@ -32,6 +35,9 @@ def open_nanoaod(
     :param check: check the file with :func:`~hepml_coffea.inputs.check_input_file` first, so an
         empty, truncated or non-ROOT file fails with one line naming it; remote files are not
         checked.
+    :param entry_stop: read only the first ``entry_stop`` events.
+    :param quiet: silence coffea's ``RuntimeWarning`` about NanoAOD cross-references whose
+        target branches the file lacks (generated samples write only what plugins read).
     :raises InputFileError: for a local file that is missing, damaged or lacks the tree.
     :raises ConfigurationError: for an unknown ``mode``.
     """
@@ -47,9 +53,13 @@ def open_nanoaod(
     metadata = {"filename": str(path)}
     if dataset is not None:
         metadata["dataset"] = dataset
-    return NanoEventsFactory.from_root(
-        {str(path): treename},
-        schemaclass=schema or PFNanoAODSchema,
-        mode=mode,
-        metadata=metadata,
-    ).events()
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore", RuntimeWarning)
+        return NanoEventsFactory.from_root(
+            {str(path): treename},
+            schemaclass=schema or PFNanoAODSchema,
+            mode=mode,
+            metadata=metadata,
+            entry_stop=entry_stop,
+        ).events()

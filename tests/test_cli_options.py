@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from importlib.metadata import version
+from unittest import mock
 
 import pytest
 
@@ -15,17 +16,26 @@ from hepml_coffea.errors import FilesetError
 from hepml_coffea.execution import EXECUTORS, normalise_fileset
 
 
-def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return subparsers.choices
+def _declared_options() -> dict[str, list[argparse.Action]]:
+    """Every option each command declares, keyed by command name ("hepml-coffea" for the top
+    level), recorded through argparse's public ``add_argument`` while the parser is built."""
+    declared: dict[str, list[argparse.Action]] = {}
+    original = argparse.ArgumentParser.add_argument
+
+    def recording(parser, *args, **kwargs):
+        action = original(parser, *args, **kwargs)
+        name = parser.prog.removeprefix("hepml-coffea ") if " " in parser.prog else parser.prog
+        options = declared.setdefault(name, [])  # every command adds --help: none is missed
+        if action.option_strings != ["-h", "--help"]:
+            options.append(action)
+        return action
+
+    with mock.patch.object(argparse.ArgumentParser, "add_argument", recording):
+        build_parser()
+    return declared
 
 
-def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    return [
-        a
-        for a in parser._actions
-        if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))
-    ]
+COMMANDS = sorted(name for name in _declared_options() if name != "hepml-coffea")
 
 
 def _help(capsys, *command: str) -> str:
@@ -36,23 +46,21 @@ def _help(capsys, *command: str) -> str:
 
 
 def test_every_option_of_every_command_has_help():
-    parser = build_parser()
-    commands = {"hepml-coffea": parser, **_subcommands(parser)}
     missing = [
         f"{name} {'/'.join(a.option_strings) or a.dest}"
-        for name, command in commands.items()
-        for a in _options(command)
+        for name, options in _declared_options().items()
+        for a in options
         if not a.help
     ]
     assert not missing, f"options without help: {missing}"
 
 
-@pytest.mark.parametrize("command", sorted(_subcommands(build_parser())))
+@pytest.mark.parametrize("command", COMMANDS)
 def test_help_shows_defaults_and_no_rst_markup(capsys, monkeypatch, command):
     monkeypatch.setenv("COLUMNS", "1000")  # one line per option: defaults are not wrapped apart
     text = _help(capsys, command)
     assert "``" not in text
-    for action in _options(_subcommands(build_parser())[command]):
+    for action in _declared_options()[command]:
         if action.default not in (None, False):
             assert f"(default: {action.default})" in text, action.option_strings
 
@@ -60,7 +68,7 @@ def test_help_shows_defaults_and_no_rst_markup(capsys, monkeypatch, command):
 def test_top_level_help_lists_every_command_in_plain_text(capsys):
     text = _help(capsys)
     assert "``" not in text
-    for name in _subcommands(build_parser()):
+    for name in COMMANDS:
         assert re.search(rf"^  {re.escape(name)} +\S", text, re.MULTILINE), name
 
 

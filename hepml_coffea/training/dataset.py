@@ -14,13 +14,12 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
-from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
 
 from hepml_coffea.branches import build_features, check_required_branches
-from hepml_coffea.columns import check_finite, feature_matrix
+from hepml_coffea.columns import check_finite, feature_matrix, object_counts
 from hepml_coffea.decorrelation import decorrelation_mass_field
 from hepml_coffea.errors import LabelledDataError, MissingBranchError
-from hepml_coffea.inputs import check_input_file
+from hepml_coffea.events import open_nanoaod
 from hepml_coffea.plugin import Plugin
 
 TRUTH_LABEL_FIELD = "truthLabel"
@@ -41,17 +40,9 @@ class LabelledFeatures:
 
 
 def _read(path: Path, plugin: Plugin, signal_label: int | None):
-    check_input_file(
-        path, "Events", tree_fix="training and evaluation read NanoAOD files, whose tree is Events"
-    )
-    events = NanoEventsFactory.from_root(
-        {str(path): "Events"},
-        schemaclass=PFNanoAODSchema,
-        mode="virtual",
-        metadata={"filename": str(path)},
-    ).events()
+    events = open_nanoaod(path, "virtual")
     check_required_branches(plugin, events)
-    n_objects = int(ak.sum(ak.num(events[plugin.collection], axis=1)))
+    n_objects = object_counts(plugin, events)[plugin.collection]
     features = feature_matrix(
         plugin, build_features(plugin, events), n_objects
     )  # as attach builds them

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
 
+from hepml_coffea import open_nanoaod
 from hepml_coffea.samples import generate_sample
 
 N_EVENTS = 60
@@ -14,13 +14,7 @@ N_EVENTS = 60
 
 def read_events(path: Path, mode: str = "eager"):
     """NanoEvents with the PFNano schema (quiet about NanoAOD branches we do not write)."""
-    from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return NanoEventsFactory.from_root(
-            {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode=mode
-        ).events()
+    return open_nanoaod(path, mode, quiet=True)
 
 
 @pytest.fixture(scope="session")
