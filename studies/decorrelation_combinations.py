@@ -23,7 +23,6 @@ it. Usage::
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import shlex
@@ -31,7 +30,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from zoo import add_sample_arguments
+from zoo import (
+    add_output_arguments,
+    add_sample_arguments,
+    replotted,
+    study_parser,
+    variant_directories,
+)
 
 from hepml_coffea import get_registry
 from hepml_coffea.decorrelation import r50_inv_jsd50, resampled_rows, target_fraction, target_plane
@@ -40,7 +45,12 @@ from hepml_coffea.training.ensemble import predict_artifacts
 from hepml_coffea.training.mass_profile import ddt_offsets, ddt_shifted_scores
 
 REPO = Path(__file__).resolve().parents[1]
+RECORD, FIGURE = "combinations.json", "combinations.png"
 ALPHAS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)
+
+
+def replot(record: dict, path: Path) -> None:
+    plot(record["points"], record["plain"], path)
 
 
 def plot(points: list[dict], plain: dict, path: Path) -> None:
@@ -59,38 +69,21 @@ def plot(points: list[dict], plain: dict, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = study_parser(__doc__, variants=True)
     parser.add_argument(
-        "variants", type=Path, nargs="*", help="artifact directories of decorrelated variants"
+        "--plain",
+        type=Path,
+        default=REPO / "plugins" / "artifacts" / "pfn",
+        help="the plain tagger's artifact",
     )
-    parser.add_argument("--plain", type=Path, default=REPO / "plugins" / "artifacts" / "pfn")
     add_sample_arguments(parser)
-    parser.add_argument("--max-members", type=int, default=3)
-    parser.add_argument(
-        "--bootstrap",
-        type=int,
-        default=20,
-        help="resamplings of the held-out jets for the spread of the closest point of each kind",
-    )
-    parser.add_argument(
-        "--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "combinations"
-    )
-    parser.add_argument(
-        "--replot",
-        action="store_true",
-        help="only redraw combinations.png from the combinations.json in --output-dir (no scoring)",
-    )
+    parser.add_argument("--max-members", type=int, default=3, help="largest ensemble tried")
+    add_output_arguments(parser, REPO / "docs" / "decorrelation" / "combinations", RECORD, FIGURE)
     args = parser.parse_args()
-    if args.replot:
-        record = json.loads((args.output_dir / "combinations.json").read_text())
-        plot(record["points"], record["plain"], args.output_dir / "combinations.png")
+    if replotted(args, RECORD, FIGURE, draw=replot):
         return
 
-    if not args.variants:
-        parser.error("give the artifact directories of the variants (or --replot)")
-    variants = {f"{d.parent.name}/{d.name}": d for d in args.variants}
+    variants = variant_directories(parser, args)
     base = get_registry().get("pfn_md")
     training = load_labelled_features(base, args.signal, args.background, max_per_class=38000)
     test = load_labelled_features(base, args.test_signal, args.test_background)
@@ -149,8 +142,8 @@ def main() -> None:
         "plain": plain,
         "points": points,
     }
-    (args.output_dir / "combinations.json").write_text(json.dumps(record, indent=2) + "\n")
-    plot(points, plain, args.output_dir / "combinations.png")
+    (args.output_dir / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    plot(points, plain, args.output_dir / FIGURE)
     rows = [
         "| kind | closest to the target | R50 | 1/JSD50 | fraction of target |",
         "|---|---|---|---|---|",

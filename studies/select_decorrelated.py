@@ -19,7 +19,6 @@ plugins/artifacts/<plugin> (an ensemble as one Keras model averaging its members
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import shutil
@@ -27,7 +26,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from zoo import add_sample_arguments, add_validation_arguments
+from zoo import (
+    add_output_arguments,
+    add_sample_arguments,
+    add_validation_arguments,
+    replotted,
+    study_parser,
+    variant_directories,
+)
 
 from hepml_coffea import get_registry
 from hepml_coffea.decorrelation import (
@@ -42,6 +48,11 @@ from hepml_coffea.training import classifier_metrics, load_labelled_features
 from hepml_coffea.training.ensemble import average_artifacts, ensemble_candidates, predict_artifacts
 
 REPO = Path(__file__).resolve().parents[1]
+RECORD, FIGURE = "selection.json", "selection.png"
+
+
+def replot(record: dict, path: Path) -> None:
+    plot(record["validation"]["candidates"], record["held_out"], path)
 
 
 def plot(validation: list[dict], held_out: dict, path: Path) -> None:
@@ -59,12 +70,7 @@ def plot(validation: list[dict], held_out: dict, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "variants", type=Path, nargs="*", help="artifact directories of decorrelated variants"
-    )
+    parser = study_parser(__doc__, variants=True)
     parser.add_argument(
         "--plugin",
         default="pfn_md",
@@ -83,33 +89,15 @@ def main() -> None:
         default=2,
         help="largest ensemble tried (each member costs one network evaluation per jet)",
     )
-    parser.add_argument(
-        "--bootstrap", type=int, default=20, help="resamplings of the held-out jets"
-    )
-    parser.add_argument(
-        "--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "shipped"
-    )
+    add_output_arguments(parser, REPO / "docs" / "decorrelation" / "shipped", RECORD, FIGURE)
     parser.add_argument(
         "--ship", action="store_true", help="write the chosen tagger to plugins/artifacts/<plugin>"
     )
-    parser.add_argument(
-        "--replot",
-        action="store_true",
-        help="only redraw selection.png from the selection.json in --output-dir (no scoring)",
-    )
     args = parser.parse_args()
-    if args.replot:
-        record = json.loads((args.output_dir / "selection.json").read_text())
-        plot(
-            record["validation"]["candidates"],
-            record["held_out"],
-            args.output_dir / "selection.png",
-        )
+    if replotted(args, RECORD, FIGURE, draw=replot):
         return
 
-    if not args.variants:
-        parser.error("give the artifact directories of the variants (or --replot)")
-    variants = {f"{d.parent.name}/{d.name}": d for d in args.variants}
+    variants = variant_directories(parser, args)
     base = get_registry().get(args.plugin)
     plain_name = args.plugin.removesuffix("_md")
     args.plain = args.plain or REPO / "plugins" / "artifacts" / plain_name
@@ -165,8 +153,8 @@ def main() -> None:
         "held_out": measured,
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "selection.json").write_text(json.dumps(record, indent=2) + "\n")
-    plot(points, measured, args.output_dir / "selection.png")
+    (args.output_dir / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    plot(points, measured, args.output_dir / FIGURE)
     chosen, spread, test_plain = measured["chosen"], measured["bootstrap_std"], measured["plain"]
     rows = [
         "| jets | tagger | R50 | 1/JSD50 | 1/JSD50 ceiling | fraction of target |",

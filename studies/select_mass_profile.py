@@ -18,13 +18,19 @@ plugins/artifacts/<plugin>. Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import sys
 from pathlib import Path
 
-from zoo import add_calibration_arguments, add_test_arguments, add_validation_arguments
+from zoo import (
+    add_calibration_arguments,
+    add_output_arguments,
+    add_test_arguments,
+    add_validation_arguments,
+    replotted,
+    study_parser,
+)
 
 from hepml_coffea import get_registry
 from hepml_coffea.artifacts import sha256_of
@@ -43,10 +49,15 @@ from hepml_coffea.training.ensemble import predict_artifacts
 from hepml_coffea.training.mass_profile import fit_mass_profile, write_mass_profile_artifact
 
 REPO = Path(__file__).resolve().parents[1]
+RECORD, FIGURE = "selection.json", "selection.png"
 DEFAULT_STRENGTHS = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
 OTHER_WORKING_POINTS = (0.3, 0.5, 0.7)
 #: [GeV] the top-mass window where a sculpting tagger makes a fake peak of QCD jets
 TOP_WINDOW = (160.0, 190.0)
+
+
+def replot(record: dict, path: Path) -> None:
+    plot(record["validation"]["candidates"], record["held_out"], path)
 
 
 def plot(validation: list[dict], held_out: dict, path: Path) -> None:
@@ -65,9 +76,7 @@ def plot(validation: list[dict], held_out: dict, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = study_parser(__doc__)
     parser.add_argument(
         "--plugin", default="pfn_ddt", help="the mass-profile plugin to fit and ship"
     )
@@ -85,28 +94,12 @@ def main() -> None:
     add_calibration_arguments(parser)
     add_validation_arguments(parser)
     add_test_arguments(parser)
-    parser.add_argument(
-        "--bootstrap", type=int, default=20, help="resamplings of the held-out jets"
-    )
-    parser.add_argument(
-        "--output-dir", type=Path, default=REPO / "docs" / "decorrelation" / "mass_profile"
-    )
+    add_output_arguments(parser, REPO / "docs" / "decorrelation" / "mass_profile", RECORD, FIGURE)
     parser.add_argument(
         "--ship", action="store_true", help="write the chosen profile to plugins/artifacts/<plugin>"
     )
-    parser.add_argument(
-        "--replot",
-        action="store_true",
-        help="only redraw selection.png from the selection.json in --output-dir (no scoring)",
-    )
     args = parser.parse_args()
-    if args.replot:
-        record = json.loads((args.output_dir / "selection.json").read_text())
-        plot(
-            record["validation"]["candidates"],
-            record["held_out"],
-            args.output_dir / "selection.png",
-        )
+    if replotted(args, RECORD, FIGURE, draw=replot):
         return
 
     registry = get_registry()
@@ -198,8 +191,8 @@ def main() -> None:
         "held_out": measured,
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "selection.json").write_text(json.dumps(record, indent=2) + "\n")
-    plot(points, measured, args.output_dir / "selection.png")
+    (args.output_dir / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    plot(points, measured, args.output_dir / FIGURE)
 
     chosen, spread, test_plain = measured["chosen"], measured["bootstrap_std"], measured["plain"]
     name = f"{args.base} + mass profile, strength {best['strength']:g}"
