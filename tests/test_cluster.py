@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from distributed import Client
 from hepml_processors import TaggingProcessor
+from packages import pip_install
 
 from hepml_coffea import ConfigurationError, UnknownPluginError
 from hepml_coffea.cluster import batch_cluster, check_workers, worker_environment
@@ -48,13 +49,7 @@ def _start_job(cluster, name: str, without: str = "") -> subprocess.Popen:
 @pytest.fixture(scope="module")
 def plugin_folder(tmp_path_factory) -> Path:
     """The example third-party plugin, installed only into a folder (to go on PYTHONPATH)."""
-    target = tmp_path_factory.mktemp("plugins")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--no-index", "--target", str(target), str(EXAMPLE)],
-        check=True,
-    )
-    return target
+    return pip_install(tmp_path_factory.mktemp("plugins"), EXAMPLE)
 
 
 @pytest.mark.parametrize("system", ["slurm", "htcondor"])

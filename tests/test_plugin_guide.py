@@ -12,6 +12,7 @@ import awkward as ak
 import dask
 import numpy as np
 import pytest
+from packages import pip_install
 from real_cms import open_events
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,22 +62,7 @@ def test_the_guide_package_installs_and_is_discovered(tmp_path):
     (package / "my_tagger" / "__init__.py").write_text("")
     (package / "my_tagger" / "plugin.py").write_text(blocks("python")[1])
     target = tmp_path / "site-packages"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(package),
-        ],
-        check=True,
-    )
+    pip_install(target, package)
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run(
         [sys.executable, "-m", "hepml_coffea.cli", "plugins", "--json"],

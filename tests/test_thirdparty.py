@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from packages import pip_install
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "thirdparty-tagger"
 
@@ -45,23 +46,7 @@ def plugin_path(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("thirdparty")
     target = root / "site-packages"
     broken = _make_broken_package(root / "broken")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(EXAMPLE),
-            str(broken),
-        ],
-        check=True,
-    )
+    pip_install(target, EXAMPLE, broken)
     return {
         "PYTHONPATH": os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
     }
