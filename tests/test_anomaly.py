@@ -69,3 +69,18 @@ def test_shipped_models_carry_no_optimizer_state(name):
         return getattr(layer, "optimizer", None) is not None or any(map(compiled, nested))
 
     assert not compiled(model)
+
+
+def test_profile_and_training_share_one_mass_binning():
+    from hepml_coffea.training.mass_profile import mass_bins
+
+    edges = [0.0, 50.0, 100.0, 150.0]
+    mass = np.array([-5.0, 0.0, 49.9, 50.0, 149.9, 150.0, 400.0])
+    assert mass_bins(mass, edges).tolist() == [0, 0, 0, 1, 2, 2, 2]
+    # the QCD profile's equal-population bins hold equal shares of the jets
+    rng = np.random.default_rng(1)
+    mass = rng.exponential(60.0, 6000)
+    profile = fit_background_profile(rng.normal(size=len(mass)), mass, n_bins=6)
+    edges = np.quantile(mass, np.linspace(0, 1, 7))
+    assert np.bincount(mass_bins(mass, edges)).tolist() == [1000] * 6
+    assert len(profile.masses) == 6

@@ -19,6 +19,7 @@ import numpy as np
 from hepml_coffea.artifacts import ModelCard
 from hepml_coffea.errors import LabelledDataError
 from hepml_coffea.plugin import Plugin
+from hepml_coffea.training.mass_profile import mass_bins
 
 #: the quantile that, with the median, sets each mass bin's width
 WIDTH_QUANTILE = 0.95
@@ -59,7 +60,7 @@ def fit_background_profile(
             f"got {len(scores)}; use a larger QCD sample"
         )
     edges = np.quantile(mass, np.linspace(0, 1, n_bins + 1))
-    bins = np.clip(np.searchsorted(edges, mass, side="right") - 1, 0, n_bins - 1)
+    bins = mass_bins(mass, edges)
     masses, centres, widths = [], [], []
     for index in range(n_bins):
         in_bin = bins == index

@@ -52,6 +52,14 @@ MULTIPLIER_BISECTION_STEPS = 80
 MULTIPLIER_RANGE = (1e-4, 1e6)
 
 
+def mass_bins(mass: np.ndarray, edges) -> np.ndarray:
+    """The index of each jet's bin in ``edges`` (bins ``[e_i, e_i+1)``); jets below the first edge
+    or at or above the last count in the edge bins. Shared by this module's profiles and the
+    anomaly scores' QCD profile (:mod:`hepml_coffea.anomaly.profile`)."""
+    edges = np.asarray(edges, np.float64)
+    return np.clip(np.digitize(np.asarray(mass, np.float64), edges) - 1, 0, len(edges) - 2)
+
+
 def logit(scores: np.ndarray) -> np.ndarray:
     """log(s / (1 - s)) in float64, scores clipped to [1e-7, 1 - 1e-7] (as the Keras layer does)."""
     s = np.clip(np.asarray(scores, np.float64), SCORE_CLIP, 1.0 - SCORE_CLIP)
@@ -142,7 +150,7 @@ def fit_mass_profile(
     logits = logit(scores)
     edges = np.asarray(mass_edges, np.float64)
     n_bins = len(edges) - 1
-    bins = np.clip(np.digitize(np.asarray(mass, np.float64), edges) - 1, 0, n_bins - 1)
+    bins = mass_bins(mass, edges)
     populated, thresholds, signal_passing, background_counts = _per_bin_curves(
         logits, labels, bins, n_bins, min_background
     )
@@ -237,7 +245,7 @@ def ddt_shifted_scores(
 ) -> np.ndarray:
     """``sigmoid(logit(score) - alpha * offset(mass bin))``: a partial (alpha < 1) or full DDT cut
     at the :func:`ddt_offsets`; jets outside ``mass_edges`` take the edge bins' offsets."""
-    bins = np.clip(np.digitize(mass, np.asarray(mass_edges, np.float64)) - 1, 0, len(offsets) - 1)
+    bins = np.clip(mass_bins(mass, mass_edges), 0, len(offsets) - 1)
     return 1.0 / (1.0 + np.exp(-(logit(scores) - alpha * offsets[bins])))
 
 
