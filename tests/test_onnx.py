@@ -14,6 +14,7 @@ import awkward as ak
 import numpy as np
 import pytest
 from real_cms import open_events
+from shipped import NETWORKS
 
 from hepml_coffea import ArtifactError, Registry, attach, get_registry, hookimpl, runtime
 from hepml_coffea.artifacts import CARD_FILE, ONNX_FILE, WEIGHTS_FILE, read_card, sha256_of
@@ -21,16 +22,6 @@ from hepml_coffea.errors import ConfigurationError, HepmlCoffeaError
 from hepml_coffea.export import export_onnx
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-NETWORKS = [
-    "substructure_dnn",
-    "topodnn",
-    "pfn",
-    "efn",
-    "pfn_md",
-    "pfn_ddt",
-    "deeptop_cnn",
-    "particlenet_lite",
-]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 from hepml_processors import TaggingProcessor
+from shipped import NETWORKS
 
 from hepml_coffea.artifacts import read_card
 from hepml_coffea.decorrelation import inv_jsd50, inv_jsd_ceiling, r50, select_classes
@@ -21,16 +22,6 @@ from hepml_coffea.samples.cache import cached_sample
 
 pytestmark = pytest.mark.slow
 
-NETWORKS = [
-    "substructure_dnn",
-    "topodnn",
-    "efn",
-    "pfn",
-    "pfn_md",
-    "pfn_ddt",
-    "deeptop_cnn",
-    "particlenet_lite",
-]
 MASS_DECORRELATED = ["pfn_md", "pfn_ddt"]
 #: standard errors a fresh AUC may fall below the one its card records (both samples' errors)
 AUC_TOLERANCE_SIGMAS = 4.0
