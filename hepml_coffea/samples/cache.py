@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -18,21 +19,12 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "hepml-coffea" / "samples"
 
 
-def sample_name(
-    process: str,
-    n_events: int,
-    *,
-    seed: int,
-    pileup: float = 0.0,
-    pt_min: float = 500.0,
-    pt_max: float = 700.0,
-    detector: str = "simple",
-    jobs: int = 1,
-) -> str:
-    """File name encoding every parameter that changes the content (and the format version)."""
+def sample_name(cfg: SampleConfig) -> str:
+    """File name encoding every parameter of ``cfg`` that changes the content (and the format
+    version); the output path and the chunk size do not."""
     return (
-        f"{process}_n{n_events}_seed{seed}_pu{pileup:g}_pt{pt_min:g}-{pt_max:g}"
-        f"_{detector}_j{jobs}_v{FORMAT_VERSION}.root"
+        f"{cfg.process}_n{cfg.n_events}_seed{cfg.seed}_pu{cfg.pileup:g}"
+        f"_pt{cfg.pt_min:g}-{cfg.pt_max:g}_{cfg.detector}_j{cfg.jobs}_v{FORMAT_VERSION}.root"
     )
 
 
@@ -53,20 +45,10 @@ def cached_sample(
     at worst generate it twice, never read a partial file)."""
     folder = Path(directory) if directory is not None else cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / sample_name(
-        process,
-        n_events,
-        seed=seed,
-        pileup=pileup,
-        pt_min=pt_min,
-        pt_max=pt_max,
-        detector=detector,
-        jobs=jobs,
-    )
-    cfg = SampleConfig(
+    request = SampleConfig(
         process=process,
         n_events=n_events,
-        output=path,
+        output=folder / "unnamed.root",
         pileup=pileup,
         seed=seed,
         jobs=jobs,
@@ -75,6 +57,8 @@ def cached_sample(
         detector=detector,
         chunk_size=DEFAULT_CHUNK_SIZE,
     ).validate()
+    path = folder / sample_name(request)
+    cfg = dataclasses.replace(request, output=path)
     if path.exists():
         return path
     return generate_from_config(cfg, progress)

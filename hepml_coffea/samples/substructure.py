@@ -232,6 +232,13 @@ def _substructure_kernel(
     return msd, tau
 
 
+def _kernel_arrays(px, py, pz, e, jet_offsets) -> tuple[np.ndarray, ...]:
+    """The constituents' four-momenta (float64) and the jet offsets (int64), contiguous, as the
+    numba kernels are compiled for."""
+    momenta = (np.ascontiguousarray(a, np.float64) for a in (px, py, pz, e))
+    return (*momenta, np.ascontiguousarray(jet_offsets, np.int64))
+
+
 def jet_substructure(
     px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray, jet_offsets: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -240,11 +247,7 @@ def jet_substructure(
     Returns ``(msoftdrop[n_jets], tau[n_jets, 4])``.
     """
     return _substructure_kernel(
-        np.ascontiguousarray(px, np.float64),
-        np.ascontiguousarray(py, np.float64),
-        np.ascontiguousarray(pz, np.float64),
-        np.ascontiguousarray(e, np.float64),
-        np.ascontiguousarray(jet_offsets, np.int64),
+        *_kernel_arrays(px, py, pz, e, jet_offsets),
         SOFTDROP_ZCUT,
         SOFTDROP_BETA,
         SOFTDROP_R0,
@@ -270,11 +273,7 @@ def softdrop_masses(
     """Soft-drop mass only (same algorithm and parameters as :func:`jet_substructure`), for jets
     whose constituents are ``[offsets[j], offsets[j+1])``; skips the N-subjettiness cost."""
     return _softdrop_kernel(
-        np.ascontiguousarray(px, np.float64),
-        np.ascontiguousarray(py, np.float64),
-        np.ascontiguousarray(pz, np.float64),
-        np.ascontiguousarray(e, np.float64),
-        np.ascontiguousarray(jet_offsets, np.int64),
+        *_kernel_arrays(px, py, pz, e, jet_offsets),
         SOFTDROP_ZCUT,
         SOFTDROP_BETA,
         SOFTDROP_R0,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import uproot
 
-from hepml_coffea.samples import cached_sample, generate_sample, sample_name
+from hepml_coffea.samples import SampleConfig, cached_sample, generate_sample, sample_name
 from hepml_coffea.samples import generate as gen_mod
 
 
@@ -62,7 +62,8 @@ def test_failed_write_leaves_no_file(tmp_path, monkeypatch, error):
 def test_cached_sample(tmp_path, monkeypatch):
     monkeypatch.setenv("HEPML_COFFEA_CACHE", str(tmp_path / "cache"))
     p1 = cached_sample("qcd", 10, seed=4)
-    assert p1.parent == tmp_path / "cache" and p1.name == sample_name("qcd", 10, seed=4)
+    expected = SampleConfig("qcd", 10, output=tmp_path / "any.root", seed=4)
+    assert p1.parent == tmp_path / "cache" and p1.name == sample_name(expected)
     mtime = p1.stat().st_mtime_ns
     p2 = cached_sample("qcd", 10, seed=4)
     assert p2 == p1 and p2.stat().st_mtime_ns == mtime
