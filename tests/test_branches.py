@@ -16,12 +16,17 @@ def tau_plugin(name="undeclared", reads="tau4", declares=("FatJet_tau1", "FatJet
         jets = events.FatJet
         return ak.to_numpy(ak.flatten(jets["tau2"] / jets["tau1"] + 0 * jets[reads]))[:, None]
 
+    return fatjet_plugin(name, features, declares, score_range=(0, 2))
+
+
+def fatjet_plugin(name, features, declares=("FatJet_pt",), score_range=(0, 1e4)) -> Plugin:
+    """A one-output FatJet tagger around ``features``, declaring the branches ``declares``."""
     return Plugin(
         name=name,
         kind=PluginKind.TAGGER,
         collection="FatJet",
         required_branches=declares,
-        outputs=(Output("score", range=(0, 2)),),
+        outputs=(Output("score", range=score_range),),
         features=features,
     )
 
@@ -60,14 +65,7 @@ def test_an_undeclared_event_level_branch_is_named():
             * 0.0
         )
 
-    plugin = Plugin(
-        name="by_run",
-        kind=PluginKind.TAGGER,
-        collection="FatJet",
-        required_branches=("FatJet_pt",),
-        outputs=(Output("score"),),
-        features=features,
-    )
+    plugin = fatjet_plugin("by_run", features)
     with pytest.raises(
         MissingBranchError, match="plugin 'by_run' reads run, which it does not declare"
     ):
@@ -75,14 +73,7 @@ def test_an_undeclared_event_level_branch_is_named():
 
 
 def test_a_jagged_feature_array_is_refused_naming_the_plugin_and_the_fix():
-    plugin = Plugin(
-        name="jagged",
-        kind=PluginKind.TAGGER,
-        collection="FatJet",
-        required_branches=("FatJet_pt",),
-        outputs=(Output("score", range=(0, 1e4)),),
-        features=lambda events: ak.flatten(events.FatJet.pt[:, None]),
-    )
+    plugin = fatjet_plugin("jagged", lambda events: ak.flatten(events.FatJet.pt[:, None]))
     with pytest.raises(
         InvalidInputError,
         match=r"plugin 'jagged': its feature builder returned a jagged awkward "
@@ -92,13 +83,8 @@ def test_a_jagged_feature_array_is_refused_naming_the_plugin_and_the_fix():
 
 
 def test_per_event_features_are_refused_with_the_row_counts():
-    plugin = Plugin(
-        name="per_event",
-        kind=PluginKind.TAGGER,
-        collection="FatJet",
-        required_branches=("FatJet_pt",),
-        outputs=(Output("score", range=(0, 1e4)),),
-        features=lambda events: ak.to_numpy(ak.max(events.FatJet.pt, axis=1))[:, None],
+    plugin = fatjet_plugin(
+        "per_event", lambda events: ak.to_numpy(ak.max(events.FatJet.pt, axis=1))[:, None]
     )
     with pytest.raises(
         InvalidInputError, match=r"returned 10 rows for 24 FatJet objects; a feature builder"
