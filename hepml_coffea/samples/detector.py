@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pythia_events import ParticleArrays, pt_eta_phi
+from .pythia_events import FlatFourMomenta, ParticleArrays, pt_eta_phi
 
 DETECTORS: tuple[str, ...] = ("simple", "none")
 
@@ -85,17 +85,9 @@ _NEUTRINOS = (12, 14, 16)
 
 
 @dataclass
-class CandidateArrays:
+class CandidateArrays(FlatFourMomenta):
     """Reconstructed (or generator) candidates, flat with per-event counts."""
 
-    counts: np.ndarray
-    px: np.ndarray
-    py: np.ndarray
-    pz: np.ndarray
-    e: np.ndarray
-    mass: np.ndarray
-    charge: np.ndarray
-    pdg_id: np.ndarray
     from_pv: np.ndarray
     from_lv: np.ndarray
     #: share of the candidate's true energy from the leading vertex: 0 or 1 for a track, the

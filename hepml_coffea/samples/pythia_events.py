@@ -21,8 +21,9 @@ HEAVY_IDS = (6, 23, 24, 34)
 
 
 @dataclass
-class ParticleArrays:
-    """Flat particle arrays for a batch of events; ``counts[i]`` particles belong to event i."""
+class FlatFourMomenta:
+    """Four-momenta and identity of particles of a batch of events, flat: ``counts[i]`` of them
+    belong to event i."""
 
     counts: np.ndarray
     px: np.ndarray
@@ -32,11 +33,17 @@ class ParticleArrays:
     mass: np.ndarray
     pdg_id: np.ndarray
     charge: np.ndarray
-    from_lv: np.ndarray  # bool: produced by the leading (hard) interaction
 
     @property
     def n_events(self) -> int:
         return len(self.counts)
+
+
+@dataclass
+class ParticleArrays(FlatFourMomenta):
+    """Generated particles of a batch of events."""
+
+    from_lv: np.ndarray  # bool: produced by the leading (hard) interaction
 
 
 @dataclass
