@@ -26,6 +26,7 @@ from hepml_coffea.branches import (
     branch_path,
     build_features,
     check_required_branches,
+    declared_view,
     describe_source,
 )
 from hepml_coffea.errors import InvalidInputError, MissingBranchError, PluginDefinitionError
@@ -79,10 +80,21 @@ def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
 
 
 def outputs_from_raw(
-    plugin: Plugin, raw: np.ndarray | Mapping[str, np.ndarray]
+    plugin: Plugin, raw: np.ndarray | Mapping[str, np.ndarray], events=None
 ) -> dict[str, np.ndarray]:
-    """The output columns of ``plugin`` from its network output (or its features, without a network)."""
-    if plugin.postprocess is not None:
+    """The output columns of ``plugin`` from its network output (or its features, without a network).
+
+    :param events: the events ``raw`` was built from; a plugin with ``postprocess_events``
+        receives their declared view (the one its feature builder saw) as second argument.
+    """
+    if plugin.postprocess_events:
+        if events is None:
+            raise PluginDefinitionError(
+                f"plugin {plugin.name!r} maps its network output with the events "
+                "(postprocess_events): evaluate it through hepml_coffea.attach, which passes them"
+            )
+        raw = plugin.postprocess(raw, declared_view(plugin, events))
+    elif plugin.postprocess is not None:
         raw = plugin.postprocess(raw)
     if isinstance(raw, Mapping):
         columns = dict(raw)
@@ -162,7 +174,7 @@ def evaluate(
             if plugin.artifact is None
             else runtime.get_model(plugin, registry).predict(features)
         )
-    columns = outputs_from_raw(plugin, raw)
+    columns = outputs_from_raw(plugin, raw, events)
     for output in plugin.outputs:
         collection = plugin.output_collection(output)
         if len(columns[output.name]) != counts[collection]:

@@ -72,6 +72,10 @@ every object of the collection, flattened over events; see docs/plugins.md."""
 Postprocess = Callable[[np.ndarray], Mapping[str, np.ndarray]]
 """network output (or features, for plugins without a network) -> {output name: 1-d array}."""
 
+EventPostprocess = Callable[[np.ndarray, "ak.Array"], Mapping[str, np.ndarray]]
+"""(network output, events) -> {output name: 1-d array}: a postprocess with
+``postprocess_events`` set, given the same declared view of the events as the feature builder."""
+
 ModelBuilder = Callable[[tuple[int, ...]], Any]
 """input shape (without the batch axis) -> an uncompiled ``keras.Model``; used by training."""
 
@@ -96,6 +100,10 @@ class Plugin:
         without a network.
     :param postprocess: maps the network output (or the features) to output columns; by default
         column ``i`` of the network output becomes output ``i``.
+    :param postprocess_events: call ``postprocess(raw, events)`` instead, with the events
+        reduced to ``required_branches`` as the feature builder sees them: for outputs that need
+        more than the network output, e.g. a per-pixel prediction mapped back onto the
+        candidates and the jets rebuilt from them (``pumml``). Requires ``postprocess``.
     :param build_model: builds the network for training (optional).
     :param standardise: whether training standardises each feature (last axis) to zero mean and
         unit variance, storing the constants in the model card. Turn it off for inputs scaled by
@@ -114,7 +122,8 @@ class Plugin:
     features: FeatureBuilder
     feature_names: tuple[str, ...] = ()
     artifact: Path | None = None
-    postprocess: Postprocess | None = None
+    postprocess: Postprocess | EventPostprocess | None = None
+    postprocess_events: bool = False
     build_model: ModelBuilder | None = None
     standardise: bool = True
     description: str = ""
@@ -143,6 +152,11 @@ class Plugin:
         names = [output.name for output in self.outputs]
         if len(set(names)) != len(names):
             raise PluginDefinitionError(f"plugin {self.name!r} declares duplicate outputs {names}")
+        if self.postprocess_events and self.postprocess is None:
+            raise PluginDefinitionError(
+                f"plugin {self.name!r} sets postprocess_events but has no postprocess; give it "
+                "postprocess=f with f(raw, events) -> {output name: values}, or drop the flag"
+            )
         if not self.required_branches:
             raise PluginDefinitionError(
                 f"plugin {self.name!r} declares no required branches; list every NanoAOD branch "
