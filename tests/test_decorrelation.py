@@ -23,6 +23,7 @@ from hepml_coffea.decorrelation import (
     split_by_label,
     working_point,
 )
+from hepml_coffea.errors import HistogramError
 
 matplotlib.use("Agg")
 
@@ -192,7 +193,7 @@ def test_bad_histograms_are_refused(samples):
         working_point(signal, background, 1.5)
     from hist.dask import Hist as DaskHist
 
-    with pytest.raises(TypeError, match="compute"):
+    with pytest.raises(HistogramError, match="compute"):
         r50(DaskHist(MASS_AXIS, SCORE_AXIS), background)
 
 

@@ -23,7 +23,9 @@ Label = int | str
 def check_axes(h: hist.Hist) -> None:
     """Raise unless ``h`` is a filled (not lazy) histogram with exactly numeric ``mass`` and ``score`` axes."""
     if hasattr(h, "__dask_graph__"):
-        raise TypeError("this is a lazy (dask) histogram; call .compute() on it first")
+        raise HistogramError(
+            "this is a lazy (dask) histogram; call .compute() on it first (dask.compute(h))"
+        )
     names = tuple(h.axes.name)
     if sorted(names) != [MASS, SCORE]:
         raise HistogramError(

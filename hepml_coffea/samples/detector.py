@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import SampleConfigError
 from .pythia_events import FlatFourMomenta, ParticleArrays, pt_eta_phi
 
 DETECTORS: tuple[str, ...] = ("simple", "none")
@@ -268,4 +269,4 @@ def simulate_detector(
         return _simple(particles, rng)
     if detector == "none":
         return _generator_level(particles)
-    raise ValueError(f"unknown detector {detector!r}; choose one of {DETECTORS}")
+    raise SampleConfigError(f"unknown detector {detector!r}; choose one of: {', '.join(DETECTORS)}")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .errors import SampleConfigError
+
 #: Proton-proton centre-of-mass energy in GeV (LHC Run 2).
 SQRT_S_GEV = 13000.0
 #: pT-hat window relative to the fat-jet window (radiation moves jets below pT-hat).
@@ -94,8 +96,8 @@ PROCESSES: tuple[str, ...] = tuple(_PROCESSES)
 
 def pythia_settings(process: str, pt_min: float = 500.0, pt_max: float = 700.0) -> list[str]:
     """Pythia ``readString`` lines for ``process`` (without the seed)."""
-    try:
-        factory = _PROCESSES[process]
-    except KeyError:
-        raise KeyError(process) from None
-    return [*_COMMON, *factory(pt_min, pt_max)]
+    if process not in _PROCESSES:
+        raise SampleConfigError(
+            f"unknown process {process!r}; choose one of: {', '.join(PROCESSES)}"
+        )
+    return [*_COMMON, *_PROCESSES[process](pt_min, pt_max)]
