@@ -60,7 +60,7 @@ def _scores(
     started = time.perf_counter()
     raw = model.predict(features)
     rate = len(features) / (time.perf_counter() - started)
-    return outputs_from_raw(plugin, raw), int(model.model.count_params()), rate
+    return outputs_from_raw(plugin, raw), model.parameter_count or 0, rate
 
 
 def evaluate_taggers(

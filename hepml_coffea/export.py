@@ -14,6 +14,7 @@ Imports TensorFlow, Keras, tf2onnx and onnxruntime: only for training and export
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,3 +138,20 @@ def export_onnx(
     )
     (directory / CARD_FILE).write_text(card.to_json())
     return card
+
+
+class OnnxExportWarning(UserWarning):
+    """A freshly trained artifact could not be exported to ONNX; it stays Keras-only."""
+
+
+def export_trained_artifact(
+    artifact: Path | str, *, plugin_name: str, registry: Registry | None = None
+) -> ModelCard:
+    """:func:`export_onnx` for an artifact training has just written, so that every trained
+    model can run on either backend. An export that fails its check does not fail the
+    training: it warns (:class:`OnnxExportWarning`) and the artifact stays Keras-only."""
+    try:
+        return export_onnx(artifact, plugin_name=plugin_name, registry=registry)
+    except ArtifactError as error:
+        warnings.warn(f"{error}; the artifact stays Keras-only", OnnxExportWarning, stacklevel=2)
+        return read_card(Path(artifact), plugin_name)

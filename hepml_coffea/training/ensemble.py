@@ -18,6 +18,7 @@ import numpy as np
 
 from hepml_coffea.artifacts import ModelCard, write_artifact
 from hepml_coffea.errors import ArtifactError, ConfigurationError
+from hepml_coffea.export import export_trained_artifact
 from hepml_coffea.plugin import Plugin
 
 
@@ -44,7 +45,8 @@ def average_artifacts(
     import keras
 
     loaded = [
-        runtime.get_model(dataclasses.replace(plugin, artifact=Path(member))) for member in members
+        runtime.get_model(dataclasses.replace(plugin, artifact=Path(member)), backend="keras")
+        for member in members
     ]
     first = loaded[0].card
     for member, model in zip(members[1:], loaded[1:], strict=False):
@@ -74,7 +76,7 @@ def average_artifacts(
         ],
         **(provenance or {}),
     }
-    return write_artifact(
+    write_artifact(
         output,
         ensemble,
         name=plugin.name,
@@ -85,6 +87,7 @@ def average_artifacts(
         provenance=record,
         metrics=metrics or {},
     )
+    return export_trained_artifact(output, plugin_name=plugin.name)
 
 
 def predict_artifacts(

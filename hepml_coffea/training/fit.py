@@ -19,6 +19,7 @@ import numpy as np
 
 from hepml_coffea.artifacts import ModelCard, sha256_of, write_artifact
 from hepml_coffea.errors import ArtifactError, ConfigurationError, LabelledDataError
+from hepml_coffea.export import export_trained_artifact
 from hepml_coffea.plugin import Plugin, PluginKind
 from hepml_coffea.training.dataset import LabelledFeatures
 from hepml_coffea.training.decorrelate import Decorrelation, fit_adversary, fit_disco
@@ -62,7 +63,7 @@ def _initial_model(plugin: Plugin, artifact: Path):
     """The artifact to start from, loaded and checked against ``plugin`` like any inference model."""
     from hepml_coffea import runtime
 
-    return runtime.get_model(dataclasses.replace(plugin, artifact=artifact))
+    return runtime.get_model(dataclasses.replace(plugin, artifact=artifact), backend="keras")
 
 
 def _copy_weights(plugin: Plugin, initial, model) -> None:
@@ -320,4 +321,5 @@ def train_plugin(
         provenance=provenance_record(data, split, seed, fit, provenance),
         metrics=metrics,
     )
+    card = export_trained_artifact(output, plugin_name=plugin.name)
     return TrainingResult(model=model, card=card, test_scores=scores, test_labels=y[test])

@@ -34,6 +34,7 @@ import numpy as np
 
 from hepml_coffea.artifacts import ModelCard, write_artifact
 from hepml_coffea.errors import ArtifactError, ConfigurationError, LabelledDataError
+from hepml_coffea.export import export_trained_artifact
 from hepml_coffea.plugin import Plugin
 
 #: 10 GeV bins over 0-300 GeV: coarse enough for a few hundred QCD jets per bin at the 50 % cut
@@ -269,7 +270,7 @@ def write_mass_profile_artifact(
     from hepml_coffea import runtime
     from hepml_coffea.layers import Channels, MassDependentShift
 
-    base = runtime.get_model(base_plugin)
+    base = runtime.get_model(base_plugin, backend="keras")
     if base.card.preprocessing:
         raise ArtifactError(
             f"plugin {plugin.name!r}: base artifact {base_plugin.artifact} standardises its inputs; "
@@ -302,7 +303,7 @@ def write_mass_profile_artifact(
         },
         **(provenance or {}),
     }
-    return write_artifact(
+    write_artifact(
         output,
         model,
         name=plugin.name,
@@ -313,3 +314,4 @@ def write_mass_profile_artifact(
         provenance=record,
         metrics=metrics or {},
     )
+    return export_trained_artifact(output, plugin_name=plugin.name)

@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from hepml_coffea import get_registry, runtime
-from hepml_coffea.artifacts import read_card
+from hepml_coffea import ArtifactError, export, get_registry, runtime
+from hepml_coffea.artifacts import ONNX_FILE, read_card, sha256_of
 from hepml_coffea.training import load_labelled_features, train_plugin
 
 
@@ -34,6 +34,28 @@ def test_train_writes_a_loadable_artifact_with_provenance(generated_ttbar_qcd, t
         rtol=1e-5,
         atol=1e-6,
     )
+    # training exports the model to ONNX beside model.keras, checked and recorded in the card
+    assert card.onnx["sha256"] == sha256_of(tmp_path / "artifact" / ONNX_FILE)
+    assert card.onnx["max_abs_diff"] <= 1e-5
+    onnx_scores = runtime.get_model(trained, backend="onnx").predict(x).ravel()
+    np.testing.assert_allclose(onnx_scores, scores, atol=1e-5)
+
+
+def test_a_failed_onnx_export_warns_and_leaves_a_keras_artifact(
+    generated_ttbar_qcd, tmp_path, monkeypatch
+):
+    def refuse(artifact, **kwargs):
+        raise ArtifactError("plugin 'substructure_dnn': the ONNX export differs from Keras")
+
+    monkeypatch.setattr(export, "export_onnx", refuse)
+    plugin = get_registry().get("substructure_dnn")
+    data = load_labelled_features(plugin, [generated_ttbar_qcd[0]], [generated_ttbar_qcd[1]])
+    with pytest.warns(
+        export.OnnxExportWarning, match="differs from Keras; the artifact stays Keras"
+    ):
+        train_plugin(plugin, data, tmp_path / "artifact", epochs=2, patience=2, verbose=0)
+    card = read_card(tmp_path / "artifact", plugin.name)
+    assert card.formats == ("keras",) and not (tmp_path / "artifact" / ONNX_FILE).exists()
 
 
 def test_signal_files_need_truth_labels():
