@@ -6,7 +6,11 @@ the per-jet mean squared reconstruction error (Heimel et al. 1808.08979, Farina 
 1808.08992): larger = more anomalous. ``jet_autoencoder_md`` is the same network followed by a
 mass profile fitted on QCD only (``hepml_coffea.anomaly.profile``): the score minus its QCD
 median at the jet's soft-drop mass, over the QCD spread there, so a cut keeps the QCD mass shape.
-Neither has seen a signal jet; docs/anomaly.md has the training commands and the evaluation.
+``jet_density`` is a density estimate instead of an autoencoder: the negative log-likelihood of
+the jet's soft-drop mass, tau21 and tau32 under a Gaussian mixture fitted to QCD jets
+(``hepml_coffea.anomaly.density``), so it flags jets that are rare among QCD jets, not jets that
+are complex, and so passes the inverse test. None has seen a signal jet; docs/anomaly.md has the
+training commands and the evaluation.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 from hepml_plugins.common import ARTIFACTS
 
 from hepml_coffea import Output, Plugin, PluginKind, hookimpl
+from hepml_coffea.anomaly.density import JET_SHAPE_BRANCHES, JET_SHAPE_FEATURES, jet_shape_features
 from hepml_coffea.errors import InvalidInputError
 from hepml_coffea.features.constituents import constituent_branches
 from hepml_coffea.features.images import DEFAULT_PIXELS, IMAGE_CHANNELS, jet_images
@@ -31,7 +36,10 @@ IMAGE_FEATURES = tuple(
 
 
 def _images(events, plugin: str) -> np.ndarray:
-    images = jet_images(events, "FatJet")
+    try:
+        images = jet_images(events, "FatJet")
+    except InvalidInputError as exc:  # e.g. a jet without linked constituents: say whose input
+        raise InvalidInputError(f"plugin {plugin!r}: {exc}") from exc
     empty = images[..., :2].reshape(len(images), -1).sum(axis=1) == 0
     if empty.any():
         raise InvalidInputError(
@@ -105,9 +113,35 @@ JET_AUTOENCODER_MD = Plugin(
 )
 
 
+def density_features(events) -> np.ndarray:
+    """``(n_jets, 3)``: msoftdrop [GeV], tau21, tau32; refuses jets without a shape (tau1 == 0)."""
+    return jet_shape_features(events, "jet_density")
+
+
+JET_DENSITY = Plugin(
+    name="jet_density",
+    kind=PluginKind.ANOMALY_SCORE,
+    collection="FatJet",
+    required_branches=JET_SHAPE_BRANCHES,
+    outputs=(
+        Output(
+            "score",
+            range=(-5.0, 30.0),
+            doc="-log QCD density of (msoftdrop, tau21, tau32); larger = more anomalous",
+        ),
+    ),
+    features=density_features,
+    feature_names=JET_SHAPE_FEATURES,
+    artifact=ARTIFACTS / "jet_density",
+    build_model=None,
+    standardise=True,
+    description="Gaussian-mixture density of QCD jet shapes: -log p_QCD(msoftdrop, tau21, tau32)",
+)
+
+
 @hookimpl
 def hepml_register_anomaly_scores() -> list[Plugin]:
-    return [JET_AUTOENCODER, JET_AUTOENCODER_MD]
+    return [JET_AUTOENCODER, JET_AUTOENCODER_MD, JET_DENSITY]
 
 
 @hookimpl

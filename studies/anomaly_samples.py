@@ -1,6 +1,6 @@
 """The samples of the anomaly-score study (docs/anomaly.md), generated once through the cache.
 
-    python studies/anomaly_samples.py [--which train|inverse|eval|all] [--print]
+    python studies/anomaly_samples.py [--which train|inverse|validation|eval|all] [--print]
 
 Training (QCD only, and tops for the inverse test) and evaluation seeds are disjoint from each
 other and from every shipped tagger's training seeds (docs/training.md). The top and QCD
@@ -17,12 +17,21 @@ from hepml_coffea.samples import cached_sample
 #: name -> (process, events, seed)
 TRAIN = {"qcd_train": ("qcd", 16000, 1801)}
 INVERSE = {"top_train": ("ttbar", 8000, 1802)}
+#: W jets for choosing inputs and settings (no training step reads them; the tops of
+#: ``top_train`` and the QCD validation split serve the same purpose for top)
+VALIDATION = {"w_validation": ("wprime", 3000, 1814)}
 EVAL = {
     "qcd_eval": ("qcd", 10000, 202),
     "top_eval": ("ttbar", 6000, 201),
     "w_eval": ("wprime", 6000, 1813),
 }
-GROUPS = {"train": TRAIN, "inverse": INVERSE, "eval": EVAL, "all": {**TRAIN, **INVERSE, **EVAL}}
+GROUPS = {
+    "train": TRAIN,
+    "inverse": INVERSE,
+    "validation": VALIDATION,
+    "eval": EVAL,
+    "all": {**TRAIN, **INVERSE, **VALIDATION, **EVAL},
+}
 
 
 def main() -> None:

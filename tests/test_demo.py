@@ -37,7 +37,7 @@ BUILTIN_TAGGERS = {
     "deeptop_cnn",
     "particlenet_lite",
 }
-BUILTIN_ANOMALY_SCORES = {"jet_autoencoder", "jet_autoencoder_md"}
+BUILTIN_ANOMALY_SCORES = {"jet_autoencoder", "jet_autoencoder_md", "jet_density"}
 #: every column the demo shows: the taggers' top scores and the anomaly scores
 DEMO_COLUMNS = {f"{name}_top" for name in BUILTIN_TAGGERS} | {
     f"{name}_score" for name in BUILTIN_ANOMALY_SCORES

@@ -187,7 +187,7 @@ def plots(results: dict, output_dir: Path) -> list[Path]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--plugins",
-        default="jet_autoencoder,jet_autoencoder_md",
+        default="jet_autoencoder,jet_autoencoder_md,jet_density",
         help="comma-separated anomaly-score plugins",
     )
     p.add_argument("--qcd", type=Path, required=True, help="held-out QCD NanoAOD file")

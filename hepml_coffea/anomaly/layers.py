@@ -4,6 +4,7 @@ artifact's output is the anomaly score itself (no postprocess, identical in ever
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 _serializable = keras.saving.register_keras_serializable(package="hepml_coffea_anomaly")
@@ -72,7 +73,50 @@ class MassProfileScale(keras.layers.Layer):
         }
 
 
+@_serializable
+class GaussianMixtureNLL(keras.layers.Layer):
+    """``-log p(x)`` under a fixed Gaussian mixture, shape ``(batch, 1)``: ``component_weights`` ``(K,)``,
+    ``means`` ``(K, d)`` and ``precision_cholesky`` ``(K, d, d)`` (``L L^T`` = precision), as
+    :func:`hepml_coffea.anomaly.density.fit_gaussian_mixture` fits them. The constants are
+    stored in the layer's config (a few hundred numbers), not as trainable weights."""
+
+    def __init__(self, component_weights, means, precision_cholesky, **kwargs):
+        super().__init__(**kwargs)
+        self.mixture_weights = [float(w) for w in component_weights]
+        self.means = [[float(v) for v in row] for row in means]
+        self.precision_cholesky = [
+            [[float(v) for v in row] for row in k] for k in precision_cholesky
+        ]
+        factors = np.asarray(self.precision_cholesky, np.float64)
+        d = factors.shape[1]
+        log_det = np.log(np.abs(np.diagonal(factors, axis1=1, axis2=2))).sum(axis=1)
+        self._offsets = (
+            np.log(np.asarray(self.mixture_weights)) + log_det - 0.5 * d * np.log(2 * np.pi)
+        ).astype("float32")
+
+    def call(self, inputs):
+        x = ops.cast(inputs, "float32")
+        means = ops.convert_to_tensor(np.asarray(self.means, np.float32))
+        factors = ops.convert_to_tensor(np.asarray(self.precision_cholesky, np.float32))
+        centred = ops.expand_dims(x, 1) - ops.expand_dims(means, 0)  # (n, K, d)
+        y = ops.einsum("nkd,kde->nke", centred, factors)
+        joint = ops.convert_to_tensor(self._offsets) - 0.5 * ops.sum(ops.square(y), axis=2)
+        return -ops.logsumexp(joint, axis=1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "component_weights": self.mixture_weights,
+            "means": self.means,
+            "precision_cholesky": self.precision_cholesky,
+        }
+
+
 CUSTOM_OBJECTS: dict[str, type] = {
     "ReconstructionError": ReconstructionError,
     "MassProfileScale": MassProfileScale,
+    "GaussianMixtureNLL": GaussianMixtureNLL,
 }
