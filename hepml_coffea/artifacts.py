@@ -34,8 +34,11 @@ class ModelCard:
         axis); inputs are standardised as ``(x - mean) / std`` before the network. Empty for none.
     :param onnx: ``{"sha256": ...}`` of ``model.onnx`` plus how it was made (``opset``,
         ``exporter``, ``max_abs_diff`` against Keras); empty when there is no ONNX model.
-    :param batch_size: rows per inference call for this model where memory needs a limit; None
-        for the runtime's setting.
+    :param batch_size: rows per inference call for this model (memory or speed, see
+        :mod:`hepml_coffea.tuning`); None for the runtime's setting.
+    :param backend: the backend this model runs on unless one is asked for, where it was
+        measured faster than Keras (:mod:`hepml_coffea.tuning`); None: Keras where the artifact
+        has ``model.keras``, else ONNX Runtime.
     """
 
     name: str
@@ -49,6 +52,7 @@ class ModelCard:
     format_version: int = CARD_FORMAT_VERSION
     onnx: dict[str, Any] = field(default_factory=dict)
     batch_size: int | None = None
+    backend: str | None = None
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -95,6 +99,11 @@ def read_card(directory: Path, plugin_name: str) -> ModelCard:
         raise ArtifactError(
             f'plugin {plugin_name!r}: model card {card_path} has an "onnx" entry without the '
             'sha256 of model.onnx; write it as "onnx": {"sha256": "<sha256sum of model.onnx>"}.'
+        )
+    if card.backend is not None and card.backend not in card.formats:
+        raise ArtifactError(
+            f"plugin {plugin_name!r}: model card {card_path} asks for backend {card.backend!r} but "
+            f'lists only {", ".join(card.formats)}; set "backend" to one of them or to null.'
         )
     if card.sha256:
         _check_sha256(directory / WEIGHTS_FILE, card.sha256, plugin_name, "weights file")

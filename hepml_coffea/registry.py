@@ -227,6 +227,16 @@ class Registry:
             "Install the package that provides it, or run `hepml-coffea plugins` to list them."
         )
 
+    def shipped_networks(self, kind: PluginKind = PluginKind.TAGGER) -> list[str]:
+        """Names of hepml-coffea's own plugins of ``kind`` that ship a trained artifact."""
+        return [
+            plugin.name
+            for plugin in self.plugins.values()
+            if plugin.kind is kind
+            and plugin.artifact is not None
+            and plugin.package == BUILTIN_DISTRIBUTION
+        ]
+
     def custom_objects(self) -> dict[str, type]:
         """Custom Keras classes from every package, for loading models in safe mode.
 

@@ -10,7 +10,8 @@
 * ``HEPML_COFFEA_BACKEND`` (``keras`` or ``onnx``, optionally followed by ``,plugin=backend``
   items), ``HEPML_COFFEA_BATCH_SIZE`` and ``HEPML_COFFEA_THREADS`` (TensorFlow intra- and
   inter-op threads, ONNX Runtime intra-op threads) set the defaults, read when they are used;
-  :func:`configure` overrides them in code. A card's ``batch_size`` is that model's default.
+  :func:`configure` overrides them in code. A card's ``backend`` and ``batch_size``, measured
+  by :mod:`hepml_coffea.tuning`, are that model's defaults.
 * Keras models are loaded with the core's layers (:mod:`hepml_coffea.layers`) and the custom
   objects of the caller's registry (the process-wide one by default).
 """
@@ -333,7 +334,8 @@ def get_model(
     :param registry: whose custom Keras objects the model may use besides the core layers; the
         process-wide registry by default.
     :param backend: ``"keras"`` or ``"onnx"``; by default the configured one (:func:`configure`,
-        ``HEPML_COFFEA_BACKEND``), else Keras where the artifact has ``model.keras``, else ONNX.
+        ``HEPML_COFFEA_BACKEND``), else the card's ``backend`` (the one measured fastest), else
+        Keras where the artifact has ``model.keras``, else ONNX.
     """
     if plugin.artifact is None:
         raise ArtifactError(f"plugin {plugin.name!r} has no model artifact to load")
@@ -362,6 +364,8 @@ def get_model(
 
 def _choose_backend(plugin: Plugin, card: ModelCard, asked: str | None, source: str) -> str:
     if asked is None:
+        if card.backend is not None:
+            return card.backend
         return DEFAULT_BACKEND if DEFAULT_BACKEND in card.formats else card.formats[0]
     if asked not in card.formats:
         missing = WEIGHTS_FILE if asked == "keras" else ONNX_FILE
