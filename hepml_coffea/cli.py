@@ -102,11 +102,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from hepml_coffea.plugin import PluginKind
     from hepml_coffea.registry import get_registry
     from hepml_coffea.training import load_labelled_features, train_plugin
     from hepml_coffea.training.decorrelate import Decorrelation
 
     plugin = get_registry().get(args.plugin)
+    if plugin.kind is PluginKind.PILEUP_REGRESSION:  # a regression on samples with truth
+        from hepml_coffea.pileup.training import run_training
+
+        return run_training(plugin, args)
+    if not args.background:
+        raise HepmlCoffeaError(
+            f"plugin {plugin.name!r}: pass --background NanoAOD files (and --signal files for a tagger)"
+        )
     if plugin.build_model is None:
         raise HepmlCoffeaError(
             f"plugin {plugin.name!r} builds no network to train ({plugin.description or 'no description'}); "
@@ -359,12 +368,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="signal NanoAOD files (none for an anomaly score, trained on --background only)",
     )
     p.add_argument(
-        "--background", type=Path, nargs="+", required=True, help="background NanoAOD files"
+        "--background",
+        type=Path,
+        nargs="+",
+        help="background NanoAOD files (required but for a pileup regression)",
     )
     p.add_argument(
         "--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)"
     )
     p.add_argument("--output", type=Path, help="artifact directory (default: the plugin's own)")
+    from hepml_coffea.pileup.training import add_train_arguments
+
+    add_train_arguments(p)
     p.add_argument("--max-per-class", type=int, help="cap on jets per class")
     p.add_argument(
         "--epochs",

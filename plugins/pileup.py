@@ -1,4 +1,5 @@
-"""Pileup-regression baselines: ``chs``, ``area``, ``softkiller`` and ``puppi`` (no network).
+"""Pileup-regression plugins: the baselines ``chs``, ``area``, ``softkiller`` and ``puppi`` (no
+network) and ``pumml`` (a CNN on jet images, arXiv:1707.08600, with its shipped artifact).
 
 Each adds ``FatJet.<name>_pt``, ``_mass`` and ``_msoftdrop``; the weighted ones (all but
 ``area``) also ``PFCands.<name>_weight``. The physics lives in :mod:`hepml_coffea.pileup`;
@@ -7,9 +8,18 @@ Each adds ``FatJet.<name>_pt``, ``_mass`` and ``_msoftdrop``; the weighted ones 
 
 from __future__ import annotations
 
-from hepml_coffea import Plugin, hookimpl
-from hepml_coffea.pileup import methods
-from hepml_coffea.pileup.contract import pileup_regression
+from pathlib import Path
+
+from hepml_coffea import Plugin, PluginKind, hookimpl
+from hepml_coffea.pileup import methods, pumml
+from hepml_coffea.pileup.candidates import candidate_branches
+from hepml_coffea.pileup.contract import (
+    JET_COLLECTION,
+    REGENERATE_HINT,
+    pileup_outputs,
+    pileup_regression,
+)
+from hepml_coffea.pileup.training import build_model
 
 CHS = pileup_regression(
     "chs",
@@ -39,6 +49,25 @@ PUPPI = pileup_regression(
 )
 
 
+PUMML = Plugin(
+    name="pumml",
+    kind=PluginKind.PILEUP_REGRESSION,
+    collection=JET_COLLECTION,
+    required_branches=candidate_branches(JET_COLLECTION),
+    outputs=pileup_outputs(True),
+    features=pumml.pumml_features,
+    feature_names=pumml.CHANNELS,
+    artifact=Path(__file__).parent / "artifacts" / "pumml",
+    postprocess=pumml.PummlColumns(),
+    postprocess_events=True,
+    build_model=build_model,
+    standardise=False,
+    description="PUMML: a CNN on charged-LV / charged-PU / neutral images predicts each neutral "
+    "pixel's leading-vertex share (1707.08600)",
+    input_hint=REGENERATE_HINT,
+)
+
+
 @hookimpl
 def hepml_register_pileup_regressions() -> list[Plugin]:
-    return [CHS, AREA, SOFTKILLER, PUPPI]
+    return [CHS, AREA, SOFTKILLER, PUPPI, PUMML]

@@ -30,8 +30,13 @@ EVALUATION_SEED = 9017
 #: seeds reserved for training pileup-regression networks (PUMML): never the evaluation seed
 TRAINING_SEEDS = tuple(range(9001, 9011))
 DEFAULT_POINTS = ((0.0, 2000), (20.0, 1000), (60.0, 1500), (140.0, 1000))
-METHODS = ("none", "chs", "area", "softkiller", "puppi")
+METHODS = ("none", "chs", "area", "softkiller", "puppi", "pumml")
 QUANTITIES = (("pt", "hardPt"), ("mass", "hardMass"), ("msoftdrop", "hardMsoftdrop"))
+#: ttbar samples (MU, events) for the top soft-drop-mass peak after each method
+DEFAULT_TOP_POINTS = ((0.0, 800), (60.0, 800), (140.0, 800))
+TOP_LABEL = 1  # FatJet_truthLabel of a fully contained hadronic top
+#: where the top peak is searched (GeV)
+TOP_WINDOW = (100.0, 300.0)
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,58 @@ def evaluate_points(
             for m in methods
         }
     return summaries, raw
+
+
+def top_peak(msoftdrop: np.ndarray, width: float = 15.0) -> float:
+    """The top soft-drop-mass peak (GeV): the maximum of a 4 GeV histogram smoothed over three
+    bins in :data:`TOP_WINDOW`, refined by the mean of the masses within ``width`` of it (twice).
+    NaN without jets in the window."""
+    x = np.asarray(msoftdrop, np.float64)
+    x = x[(x > TOP_WINDOW[0]) & (x < TOP_WINDOW[1])]
+    if len(x) == 0:
+        return float("nan")
+    counts, edges = np.histogram(x, np.arange(TOP_WINDOW[0], TOP_WINDOW[1] + 4.0, 4.0))
+    smooth = np.convolve(counts, np.ones(3) / 3, mode="same")
+    peak = 0.5 * (edges[:-1] + edges[1:])[int(np.argmax(smooth))]
+    for _ in range(2):
+        near = x[np.abs(x - peak) < width]
+        peak = float(near.mean()) if len(near) else peak
+    return float(peak)
+
+
+def top_peaks(
+    points: tuple[tuple[float, int], ...], seed: int, methods: tuple[str, ...], cache: Path | None
+) -> dict[float, dict[str, tuple[float, int]]]:
+    """Per MU, per method (and "hard", the pileup-free jets): (top msoftdrop peak, top jets), on
+    cached ttbar samples; top jets are those with ``FatJet_truthLabel ==`` :data:`TOP_LABEL`."""
+    import hepml_coffea
+    from hepml_coffea.samples import cached_sample
+
+    out = {}
+    for mu, n_events in points:
+        path = cached_sample("ttbar", n_events, seed=seed, pileup=mu, directory=cache)
+        events = hepml_coffea.attach(read_events(path), [m for m in methods if m != "none"])
+        jets = events.FatJet[events.FatJet["truthLabel"] == TOP_LABEL]
+
+        def flat(field: str, jets=jets) -> np.ndarray:
+            return ak.to_numpy(ak.flatten(jets[field], axis=1)).astype(np.float64)
+
+        fields = {"hard": "hardMsoftdrop", "none": "msoftdrop"}
+        fields |= {m: f"{m}_msoftdrop" for m in methods if m != "none"}
+        out[mu] = {m: (top_peak(flat(f)), len(flat(f))) for m, f in fields.items()}
+    return out
+
+
+def top_table(peaks: dict, points, methods) -> str:
+    """Markdown: the top msoftdrop peak per method and MU, and its shift from the pileup-free peak."""
+    header = "| MU | top jets | pileup-free | " + " | ".join(methods) + " |"
+    lines = [header, "|" + "---|" * (3 + len(methods))]
+    for mu, _ in points:
+        row = peaks[mu]
+        hard = row["hard"][0]
+        cells = [f"{row[m][0]:.1f} ({row[m][0] - hard:+.1f})" for m in methods]
+        lines.append(f"| {mu:g} | {row['hard'][1]} | {hard:.1f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def markdown_table(summaries: dict, points, methods) -> str:
@@ -181,6 +238,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--points", default=default, help="MU:EVENTS pairs, the samples to evaluate on"
     )
     parser.add_argument("--process", default="qcd", help="process of the evaluation samples")
+    parser.add_argument(
+        "--top-points",
+        default=",".join(f"{mu:g}:{n}" for mu, n in DEFAULT_TOP_POINTS),
+        help="MU:EVENTS pairs of the ttbar samples for the top msoftdrop peaks ('' for none)",
+    )
     parser.add_argument("--seed", type=int, default=EVALUATION_SEED, help="sample seed")
     parser.add_argument("--cache-dir", type=Path, default=None, help="sample cache folder")
     parser.add_argument(
@@ -191,11 +253,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write it (``table.md``) and the plots to ``--output-dir``."""
     points = _parse_points(args.points)
+    top_points = _parse_points(args.top_points) if args.top_points.strip() else ()
     started = time.perf_counter()
     summaries, raw = evaluate_points(points, args.process, args.seed, METHODS, args.cache_dir)
     table = markdown_table(summaries, points, METHODS)
     figures = plot(summaries, raw, METHODS, args.output_dir)
     print(table)
+    if top_points:
+        peaks = top_peaks(top_points, args.seed, METHODS, args.cache_dir)
+        top = top_table(peaks, top_points, METHODS)
+        print(top)
+        table = (
+            f"{table}\n\nTop soft-drop-mass peak (GeV; shift from the pileup-free peak):\n\n{top}"
+        )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     target = args.output_dir / "table.md"
     target.write_text(
