@@ -1,11 +1,13 @@
-"""Pileup mitigation, columnar: CHS, area-median, SoftKiller, PUPPI, and jets rebuilt from
+"""Pileup mitigation, columnar: CHS, area-median, SoftKiller, PUPPI, PUMML, and jets rebuilt from
 per-candidate weights (:func:`weighted_jets`), used by the pileup-regression plugins and
 ``hepml-coffea evaluate-pileup``.
 
 Modules: ``jets`` (the shared weights-to-jet function), ``candidates`` (reading the PF candidates
 and jet links), ``chs``, ``area``, ``softkiller``, ``puppi`` (the methods' physics), ``methods``
-(each method as events -> weights and jets), ``contract`` (the plugin contract),
-``evaluation`` (bias and resolution against the pileup-free truth).
+(each method as events -> weights and jets), ``contract`` (the plugin contract), ``pumml`` (the
+PUMML images, shared by training and inference, and the pixels' shares mapped back onto the
+candidates), ``training`` (``hepml-coffea train --plugin pumml``), ``evaluation`` (bias and
+resolution against the pileup-free truth, the top soft-drop-mass peak).
 """
 
 from hepml_coffea.pileup.jets import WeightedJets, weighted_jets

@@ -115,8 +115,12 @@ class PileupTrainingData:
 
 
 def _read(path: Path):
+    from hepml_coffea.inputs import check_input_file
     from hepml_coffea.pileup.evaluation import read_events
 
+    check_input_file(
+        path, "Events", tree_fix="pumml trains on NanoAOD files from `hepml-coffea generate`"
+    )
     return read_events(path)
 
 

@@ -20,6 +20,7 @@ from hepml_coffea.pileup.training import DEFAULT_MIXTURE
             "is an evaluation sample",
         ),
         (["--plugin", "pumml", "--mixture", "20:many"], "give MU:EVENTS pairs"),
+        (["--plugin", "pumml", "--samples", "no_such_sample.root"], "no_such_sample.root"),
         (["--plugin", "pfn"], "pass --background NanoAOD files"),
     ],
 )
