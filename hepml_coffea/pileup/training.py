@@ -200,11 +200,13 @@ def jet_metrics(data: PileupTrainingData, shares: np.ndarray, test: np.ndarray) 
 
 def training_samples(
     mixture: Sequence[tuple[float, int]], jobs: int = 1, cache: Path | None = None
-) -> list[tuple[Path, float, int]]:
-    """(path, MU, seed) of the cached training samples of ``mixture``, generated if missing; the
-    i-th MU gets ``TRAINING_SEEDS[i]``."""
+) -> list[tuple[Path, float, int, float | None]]:
+    """(path, MU, seed, generation seconds or None if it was cached) of the training samples of
+    ``mixture``, generated into the sample cache if missing; the i-th entry gets
+    ``TRAINING_SEEDS[i]``, never the evaluation seed."""
     from hepml_coffea.pileup.evaluation import EVALUATION_SEED, TRAINING_SEEDS
     from hepml_coffea.samples import cached_sample
+    from hepml_coffea.samples.cache import cache_dir, sample_name
 
     if len(mixture) > len(TRAINING_SEEDS):
         raise HepmlCoffeaError(
@@ -213,9 +215,14 @@ def training_samples(
         )
     out = []
     for (mu, n_events), seed in zip(mixture, TRAINING_SEEDS, strict=False):
-        assert seed != EVALUATION_SEED
+        if seed == EVALUATION_SEED:  # guarded by a test too: the pools must stay disjoint
+            raise HepmlCoffeaError(f"training seed {seed} is the evaluation seed")
+        name = sample_name("qcd", n_events, seed=seed, pileup=mu, jobs=jobs)
+        cached = (Path(cache) if cache is not None else cache_dir()).joinpath(name).exists()
+        started = time.perf_counter()
         path = cached_sample("qcd", n_events, seed=seed, pileup=mu, jobs=jobs, directory=cache)
-        out.append((path, float(mu), seed))
+        generation = None if cached else round(time.perf_counter() - started, 1)
+        out.append((path, float(mu), seed, generation))
     return out
 
 
@@ -276,13 +283,13 @@ def train_pumml(
     if samples:
         for path in samples:
             _check_not_evaluation_sample(Path(path))
-        chosen = [(Path(p), _mu_of(Path(p)), None) for p in samples]
+        chosen = [(Path(p), _mu_of(Path(p)), None, None) for p in samples]
     else:
         chosen = training_samples(mixture, jobs=jobs, cache=cache)
     timings["samples_s"] = round(time.perf_counter() - started, 1)
 
     started = time.perf_counter()
-    data = load_training_images([p for p, _, _ in chosen], [mu for _, mu, _ in chosen])
+    data = load_training_images([c[0] for c in chosen], [c[1] for c in chosen])
     timings["images_s"] = round(time.perf_counter() - started, 1)
     n = len(data.mu)
     if n < 10:
@@ -335,8 +342,9 @@ def train_pumml(
                 "events": int(len(d.cands.counts)),
                 "jets": int(d.pixels.n_jets),
                 "sha256": sha256_of(p),
+                "generation_s": generation,  # None: taken from the cache
             }
-            for (p, mu, s), d in zip(chosen, data.samples, strict=True)
+            for (p, mu, s, generation), d in zip(chosen, data.samples, strict=True)
         ],
         "trained_on": ["QCD dijet jets with pileup, target PFCands_lvFraction"],
         "signal_seen": False,

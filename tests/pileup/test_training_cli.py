@@ -35,3 +35,30 @@ def test_the_default_mixture_fits_the_training_seeds():
     assert EVALUATION_SEED not in TRAINING_SEEDS
     mus = {mu for mu, _ in DEFAULT_MIXTURE}
     assert {20.0, 60.0, 140.0} <= mus
+
+
+def test_training_writes_an_artifact_the_plugin_runs(tmp_path, qcd_pu30, qcd_pu0, read_pileup):
+    import dataclasses
+    import json
+    import zipfile
+
+    import awkward as ak
+    import numpy as np
+
+    import hepml_coffea
+    from hepml_coffea import get_registry
+    from hepml_coffea.pileup.training import train_pumml
+
+    result = train_pumml(tmp_path / "pumml", samples=[qcd_pu30, qcd_pu0], epochs=1, verbose=0)
+    card = result.card
+    assert card.name == "pumml" and card.input_shape == [40, 40, 3] and len(card.outputs) == 1600
+    assert [s["file"] for s in card.provenance["samples"]] == ["qcd_pu30.root", "qcd_pu0.root"]
+    assert card.provenance["samples"][0]["generation_s"] is None  # given, not generated
+    assert set(card.metrics["per_mu"]) == {"sample0", "sample1"}
+    with zipfile.ZipFile(tmp_path / "pumml" / "model.keras") as archive:
+        assert not json.loads(archive.read("config.json")).get("compile_config")
+    plugin = dataclasses.replace(get_registry().get("pumml"), artifact=tmp_path / "pumml")
+    out = hepml_coffea.attach(read_pileup(qcd_pu30), [plugin])
+    weights = ak.to_numpy(ak.flatten(out.PFCands.pumml_weight))
+    assert len(weights) and ((weights >= 0) & (weights <= 1)).all()
+    assert np.isfinite(ak.to_numpy(ak.flatten(out.FatJet.pumml_mass))).all()
