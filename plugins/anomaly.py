@@ -1,7 +1,9 @@
 """``jet_autoencoder`` and ``jet_autoencoder_md``: anomaly scores trained on QCD jets only.
 
 ``jet_autoencoder`` is a dense autoencoder on DeepTop jet images (``features.images``: 32x32
-pixels, neutral pT fraction, charged pT fraction, track multiplicity); its score is the log of
+pixels, neutral pT fraction, charged pT fraction, track multiplicity), each channel put on a
+per-jet O(1) scale (``hepml_coffea.anomaly.images``: the square roots of the pT fractions, the
+jet's share of its charged particles per pixel); its score is the log of
 the per-jet mean squared reconstruction error (Heimel et al. 1808.08979, Farina et al.
 1808.08992): larger = more anomalous. ``jet_autoencoder_md`` is the same network followed by a
 mass profile fitted on QCD only (``hepml_coffea.anomaly.profile``): the score minus its QCD
@@ -21,9 +23,10 @@ from hepml_plugins.common import ARTIFACTS
 
 from hepml_coffea import Output, Plugin, PluginKind, hookimpl
 from hepml_coffea.anomaly.density import JET_SHAPE_BRANCHES, JET_SHAPE_FEATURES, jet_shape_features
+from hepml_coffea.anomaly.images import SCALED_CHANNELS, scaled_images
 from hepml_coffea.errors import InvalidInputError
 from hepml_coffea.features.constituents import constituent_branches
-from hepml_coffea.features.images import DEFAULT_PIXELS, IMAGE_CHANNELS, jet_images
+from hepml_coffea.features.images import DEFAULT_PIXELS, jet_images
 
 LATENT = 32
 HIDDEN = 256
@@ -31,7 +34,7 @@ IMAGE_FEATURES = tuple(
     f"{channel}_{row}_{column}"
     for row in range(DEFAULT_PIXELS)
     for column in range(DEFAULT_PIXELS)
-    for channel in IMAGE_CHANNELS
+    for channel in SCALED_CHANNELS
 )
 
 
@@ -47,11 +50,13 @@ def _images(events, plugin: str) -> np.ndarray:
             "constituents in their image (FatJetPFCands links); select jets with constituents "
             "(e.g. FatJet.nConstituents > 0) before attaching"
         )
-    return images.reshape(len(images), -1)
+    return scaled_images(images).reshape(len(images), -1)
 
 
 def autoencoder_images(events) -> np.ndarray:
-    """``(n_jets, 3072)``: the jet image flattened (y, x, channel); refuses empty jets."""
+    """``(n_jets, 3072)``: the scaled jet image (``hepml_coffea.anomaly.images``: sqrt pT
+    fractions, the per-jet charged-multiplicity share) flattened (y, x, channel); refuses
+    empty jets."""
     return _images(events, "jet_autoencoder")
 
 

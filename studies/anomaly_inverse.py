@@ -32,8 +32,8 @@ def main() -> None:
     ap.add_argument(
         "--output-dir", type=Path, default=Path.home() / ".cache/hepml-coffea/anomaly_inverse"
     )
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--patience", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=80)
+    ap.add_argument("--patience", type=int, default=15)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--plugins",

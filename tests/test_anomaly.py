@@ -84,3 +84,17 @@ def test_profile_and_training_share_one_mass_binning():
     edges = np.quantile(mass, np.linspace(0, 1, 7))
     assert np.bincount(mass_bins(mass, edges)).tolist() == [1000] * 6
     assert len(profile.masses) == 6
+
+
+def test_scaled_images_put_every_channel_on_a_per_jet_scale():
+    from hepml_coffea.anomaly.images import MULTIPLICITY_WEIGHT, scaled_images
+
+    images = np.zeros((2, 4, 4, 3), np.float32)
+    images[0, 1, 1] = [0.36, 0.64, 30.0]  # one pixel: pT fractions and 30 charged particles
+    images[0, 2, 2, 2] = 10.0
+    images[1, 0, 0] = [1.0, 0.0, 0.0]  # only neutral particles: no charged share
+    scaled = scaled_images(images)
+    np.testing.assert_allclose(scaled[0, 1, 1], [0.6, 0.8, 0.75 * MULTIPLICITY_WEIGHT], rtol=1e-6)
+    np.testing.assert_allclose(scaled[..., 2].sum(axis=(1, 2)), [MULTIPLICITY_WEIGHT, 0.0])
+    images[0, 3, 3, 0] = np.nan
+    assert np.isnan(scaled_images(images)[0, 3, 3, 0])  # left for the finiteness check
