@@ -110,9 +110,14 @@ def pixel_sums(pixels: JetPixels, values: np.ndarray) -> np.ndarray:
 
 
 def images(cands: JetCandidates, pixels: JetPixels) -> np.ndarray:
-    """``(n_jets, PIXELS, PIXELS, 3)`` float32 pT images (GeV), channels :data:`CHANNELS`."""
-    channels = [pixel_sums(pixels, np.where(m, cands.pt, 0.0)) for m in _channel_masks(cands)]
-    return np.stack(channels, axis=-1).reshape(pixels.n_jets, PIXELS, PIXELS, 3).astype(np.float32)
+    """``(n_jets, PIXELS, PIXELS, 3)`` float32 pT images (GeV), channels :data:`CHANNELS`.
+
+    19.2 kB per jet; filled channel by channel so that at most one float64 channel (12.8 kB per
+    jet) exists beside it."""
+    out = np.empty((pixels.n_jets, PIXELS * PIXELS, len(CHANNELS)), np.float32)
+    for channel, mask in enumerate(_channel_masks(cands)):
+        out[:, :, channel] = pixel_sums(pixels, np.where(mask, cands.pt, 0.0))
+    return out.reshape(pixels.n_jets, PIXELS, PIXELS, len(CHANNELS))
 
 
 def neutral_lv_target(
@@ -147,11 +152,11 @@ def candidate_weights(cands: JetCandidates, pixels: JetPixels, shares: np.ndarra
 
     :param shares: ``(n_jets, PIXELS * PIXELS)`` predicted share per pixel
     """
-    shares = np.asarray(shares, np.float64).reshape(pixels.n_jets, PIXELS * PIXELS)
+    shares = np.asarray(shares).reshape(pixels.n_jets * PIXELS * PIXELS)
     w = chs_weights(cands)
     neutral_inside = (cands.charge == 0) & pixels.inside
     flat = (pixels.jet * PIXELS * PIXELS + pixels.pixel)[neutral_inside]
-    w[neutral_inside] = np.clip(shares.reshape(-1)[flat], 0.0, 1.0)
+    w[neutral_inside] = np.clip(shares[flat].astype(np.float64), 0.0, 1.0)
     return w
 
 
