@@ -268,7 +268,8 @@ def train_pumml(
     verbose: int = 2,
     cache: Path | None = None,
 ) -> PileupTrainingResult:
-    """Train PUMML and write its artifact (``model.keras`` without optimizer state, the card).
+    """Train PUMML and write its artifact (``model.keras`` without optimizer state, the card, and
+    ``model.onnx`` where the export passes its check).
 
     :param samples: training files with truth; None: the ``mixture`` of MU, generated (cached)
         with :data:`hepml_coffea.pileup.evaluation.TRAINING_SEEDS`
@@ -276,6 +277,7 @@ def train_pumml(
     import keras
 
     from hepml_coffea.artifacts import sha256_of, write_artifact
+    from hepml_coffea.export import export_trained_artifact
     from hepml_coffea.training.fit import _split, _versions
 
     timings: dict[str, float] = {}
@@ -380,6 +382,7 @@ def train_pumml(
         provenance=provenance,
         metrics=metrics,
     )
+    card = export_trained_artifact(output, plugin_name="pumml")  # model.onnx, as every training
     return PileupTrainingResult(card, timings)
 
 

@@ -55,6 +55,7 @@ def test_training_writes_an_artifact_the_plugin_runs(tmp_path, qcd_pu30, qcd_pu0
     assert [s["file"] for s in card.provenance["samples"]] == ["qcd_pu30.root", "qcd_pu0.root"]
     assert card.provenance["samples"][0]["generation_s"] is None  # given, not generated
     assert set(card.metrics["per_mu"]) == {"sample0", "sample1"}
+    assert card.onnx and (tmp_path / "pumml" / "model.onnx").is_file()  # exported, checked
     with zipfile.ZipFile(tmp_path / "pumml" / "model.keras") as archive:
         assert not json.loads(archive.read("config.json")).get("compile_config")
     plugin = dataclasses.replace(get_registry().get("pumml"), artifact=tmp_path / "pumml")
