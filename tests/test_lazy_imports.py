@@ -49,8 +49,13 @@ def test_no_tensorflow_while_building_a_dask_graph():
 import dask_awkward as dak
 import hepml_coffea
 from real_cms import open_events
-# every plugin that runs a network (the pileup baselines need generated-sample branches)
-names = [name for name, p in hepml_coffea.get_registry().plugins.items() if p.artifact]
+# every network plugin that reads CMS files (the pileup regressions need generated-sample
+# branches; tests/pileup/test_plugins.py checks pumml's graph on a generated sample)
+names = [
+    name
+    for name, p in hepml_coffea.get_registry().plugins.items()
+    if p.artifact and p.kind is not hepml_coffea.PluginKind.PILEUP_REGRESSION
+]
 fatjets = hepml_coffea.attach(open_events("pfnano", mode="dask"), names).FatJet
 assert isinstance(fatjets, dak.Array) and "pfn_top" in fatjets.fields and "particlenet_lite_top" in fatjets.fields
 """
