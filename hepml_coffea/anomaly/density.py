@@ -177,6 +177,7 @@ def write_density_artifact(
 
     from hepml_coffea.anomaly.layers import GaussianMixtureNLL
     from hepml_coffea.artifacts import write_artifact
+    from hepml_coffea.export import export_trained_artifact
     from hepml_coffea.training.dataset import load_background_features
     from hepml_coffea.training.fit import provenance_record
 
@@ -207,7 +208,7 @@ def write_density_artifact(
         "covariance_floor": COVARIANCE_FLOOR,
         "mixture": mixture.record(),
     }
-    return write_artifact(
+    write_artifact(
         output,
         model,
         name=plugin.name,
@@ -225,3 +226,4 @@ def write_density_artifact(
             "evaluated_on": "held-out test split of the training samples",
         },
     )
+    return export_trained_artifact(output, plugin_name=plugin.name)

@@ -90,7 +90,9 @@ def write_profiled_artifact(
     from hepml_coffea import runtime
     from hepml_coffea.anomaly.cards import check_background_only
     from hepml_coffea.anomaly.layers import MassProfileScale
+    from hepml_coffea.anomaly.slim import without_training_state
     from hepml_coffea.artifacts import write_artifact
+    from hepml_coffea.export import export_trained_artifact
     from hepml_coffea.layers import Channels
     from hepml_coffea.training.dataset import load_background_features
     from hepml_coffea.training.fit import provenance_record
@@ -105,7 +107,8 @@ def write_profiled_artifact(
     score = base.model(Channels(0, n_base, name="base_features")(inputs))
     mass = Channels(n_base, n_base + 1, name="mass")(inputs)
     shifted = MassProfileScale(*profile.astuple(), name="mass_profile")([score, mass])
-    model = keras.Model(inputs, shifted, name=plugin.name)
+    # the base's nested autoencoder may carry training's optimizer state: not into this artifact
+    model = without_training_state(keras.Model(inputs, shifted, name=plugin.name))
     every = np.arange(len(scores))
     fit = {
         "mass_profile": profile.record(),
@@ -115,7 +118,7 @@ def write_profiled_artifact(
             "provenance": base.card.provenance,
         },
     }
-    return write_artifact(
+    write_artifact(
         output,
         model,
         name=plugin.name,
@@ -126,3 +129,4 @@ def write_profiled_artifact(
         provenance=provenance_record(data, (every, every[:0], every[:0]), 0, fit, provenance),
         metrics={"profiled_median_score": float(np.median(profile.apply(scores, data.mass)))},
     )
+    return export_trained_artifact(output, plugin_name=plugin.name)
