@@ -101,3 +101,15 @@ def test_a_signal_trained_card_is_refused_at_attach(name, tmp_path):
 def test_clean_jets_get_finite_scores(name):
     jets = ak.flatten(attach(open_events("pfnano"), [name]).FatJet)
     assert np.isfinite(ak.to_numpy(jets[f"{name}_score"])).all()
+
+
+def test_every_score_is_identical_in_every_execution_mode():
+    columns = [f"{name}_score" for name in SCORES]
+    eager = attach(open_events("pfnano"), SCORES).FatJet
+    virtual = attach(open_events("pfnano", mode="virtual"), SCORES).FatJet
+    dask = attach(open_events("pfnano", mode="dask"), SCORES).FatJet
+    computed = dask[columns].compute()
+    for column in columns:
+        reference = ak.to_numpy(ak.flatten(eager[column]))
+        np.testing.assert_array_equal(ak.to_numpy(ak.flatten(virtual[column])), reference)
+        np.testing.assert_array_equal(ak.to_numpy(ak.flatten(computed[column])), reference)
