@@ -14,7 +14,7 @@ from hepml_coffea.training.dataset import LabelledFeatures
 from hepml_coffea.training.fit import train_plugin
 
 
-@pytest.mark.parametrize("name", ["jet_autoencoder", "jet_autoencoder_md"])
+@pytest.mark.parametrize("name", ["jet_autoencoder", "jet_autoencoder_md", "jet_density"])
 def test_shipped_cards_say_no_signal_was_seen(name):
     plugin = get_registry().get(name)
     card = read_card(plugin.artifact, name)
@@ -56,7 +56,7 @@ def test_the_profile_flattens_a_mass_dependent_score():
     assert abs((scores[mass < 80] > np.quantile(scores, 0.9)).mean() - 0.1) > 0.05
 
 
-@pytest.mark.parametrize("name", ["jet_autoencoder", "jet_autoencoder_md"])
+@pytest.mark.parametrize("name", ["jet_autoencoder", "jet_autoencoder_md", "jet_density"])
 def test_shipped_models_carry_no_optimizer_state(name):
     import keras
 
