@@ -289,9 +289,24 @@ def build_parser() -> argparse.ArgumentParser:
         summaries[name] = summary  # listed once, in the description
         return sub.add_parser(name, description=summary, formatter_class=HelpFormatter, **kwargs)
 
-    executor_help = (
-        "iterative: one process; futures: a local process pool; dask: a distributed cluster"
-    )
+    def add_executor(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--executor",
+            choices=EXECUTORS,
+            default="iterative",
+            help="iterative: one process; futures: a local process pool; dask: a distributed cluster",
+        )
+        p.add_argument(
+            "--workers", type=int, default=2, help="local worker processes (futures, dask)"
+        )
+
+    def add_output_dir(p: argparse.ArgumentParser, default: str, what: str) -> None:
+        p.add_argument("--output-dir", type=Path, default=Path(default), help=f"folder for {what}")
+
+    def add_quiet(
+        p: argparse.ArgumentParser, what: str = "progress bars or coffea messages"
+    ) -> None:
+        p.add_argument("--quiet", action="store_true", help=f"no {what}")
 
     p = command("plugins", "list every registered plugin")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -300,9 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", "run the tagging processor over a fileset", epilog=FILESET_HELP)
     p.add_argument("--fileset", type=Path, required=True, help="fileset JSON file (format below)")
     p.add_argument("--plugins", required=True, help="comma-separated plugin names")
-    p.add_argument("--executor", choices=EXECUTORS, default="iterative", help=executor_help)
+    add_executor(p)
     p.add_argument("--scheduler", help="address of a running dask scheduler (dask executor)")
-    p.add_argument("--workers", type=int, default=2, help="local worker processes (futures, dask)")
     p.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE, help="events per chunk")
     p.add_argument(
         "--schema",
@@ -321,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIELD",
         help="add a truth-label axis from this jet field (truthLabel in generated samples)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bars or coffea messages")
+    add_quiet(p)
     p.set_defaults(func=_cmd_run)
 
     p = command(
@@ -337,24 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="truth label of signal jets (with --truth-label)",
     )
     p.add_argument("--background-label", type=int, default=0, help="truth label of background jets")
-    p.add_argument(
-        "--output-dir",
-        type=Path,
-        default=Path("hepml-decorrelation"),
-        help="folder for the table and the sculpting plots",
-    )
+    add_output_dir(p, "hepml-decorrelation", "the table and the sculpting plots")
     p.set_defaults(func=_cmd_check_decorrelation)
 
     p = command("demo", "run the main job on the real CMS files shipped with the package")
-    p.add_argument("--executor", choices=EXECUTORS, default="iterative", help=executor_help)
-    p.add_argument("--workers", type=int, default=2, help="local worker processes (futures, dask)")
-    p.add_argument(
-        "--output-dir",
-        type=Path,
-        default=Path("hepml-demo-output"),
-        help="folder for demo.coffea and scores.png",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bars or coffea messages")
+    add_executor(p)
+    add_output_dir(p, "hepml-demo-output", "demo.coffea and scores.png")
+    add_quiet(p)
     p.set_defaults(func=_cmd_demo)
 
     p = command("train", "train a plugin's network and write its artifact")
@@ -430,13 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-per-class", type=int, help="cap on jets per class")
     p.add_argument("--seed", type=int, default=0, help="seed of the jet shuffling")
-    p.add_argument(
-        "--output-dir",
-        type=Path,
-        default=Path("hepml-evaluation"),
-        help="folder for the table, the ROC curves and their provenance",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_output_dir(p, "hepml-evaluation", "the table, the ROC curves and their provenance")
+    add_quiet(p, "progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
     p = command("generate", "generate PFNano-like samples with Pythia8 + fastjet")
