@@ -26,27 +26,15 @@ import platform
 import statistics
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+from hepml_coffea.tuning import interleaved_times
+
 NETWORKS = "substructure_dnn,topodnn,pfn,efn,pfn_md,pfn_ddt,deeptop_cnn,particlenet_lite"
-
-
-def interleaved(variants: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Wall times of ``repeats`` rounds in which every variant runs once, after one warm-up round."""
-    for call in variants.values():
-        call()
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name, call in variants.items():
-            start = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def summary(times: list[float]) -> str:
@@ -99,7 +87,7 @@ def model_alone(name: str, sizes: list[int], repeats: int, max_call_seconds: flo
         }
         np.testing.assert_allclose(variants["keras"](), variants["pob"](), atol=1e-5)
         np.testing.assert_allclose(variants["onnx"](), variants["pob"](), atol=1e-5)
-        times = interleaved(variants, repeats)
+        times = interleaved_times(variants, repeats)
         medians = {k: statistics.median(v) for k, v in times.items()}
         floor = min(medians["pob"], medians["tff"], medians["call"])
         rate = n / medians["keras"]
@@ -165,7 +153,7 @@ def attach_eager(names: list[str], events_count: int, repeats: int) -> None:
         if plugin.postprocess is None:  # pfn_ddt's output is the network's: compare them all
             np.testing.assert_allclose(variants["peer"](), reference, atol=1e-5)
         np.testing.assert_allclose(variants["onnx"](), reference, atol=1e-5)
-        times = interleaved(variants, repeats)
+        times = interleaved_times(variants, repeats)
         medians = {k: statistics.median(v) for k, v in times.items()}
         print(
             f"{name} | "

@@ -66,9 +66,11 @@ def affordable_batches(floats_per_row: int, default: int) -> list[int]:
     return [default, *(b for b in BATCH_CANDIDATES if default < b <= limit)]
 
 
-def interleaved_medians(variants: Mapping[str, Callable[[], object]], repeats: int) -> dict:
-    """Median and range of each variant's wall time over ``repeats`` rounds, one call of every
-    variant per round (after one untimed warm-up call each)."""
+def interleaved_times(
+    variants: Mapping[str, Callable[[], object]], repeats: int
+) -> dict[str, list[float]]:
+    """Wall times of ``repeats`` rounds in which every variant runs once, after one untimed
+    warm-up call each: a load change on a shared machine hits all variants alike."""
     for call in variants.values():
         call()
     times: dict[str, list[float]] = {name: [] for name in variants}
@@ -77,9 +79,14 @@ def interleaved_medians(variants: Mapping[str, Callable[[], object]], repeats: i
             started = time.perf_counter()
             call()
             times[name].append(time.perf_counter() - started)
+    return times
+
+
+def interleaved_medians(variants: Mapping[str, Callable[[], object]], repeats: int) -> dict:
+    """Median and range of each variant's :func:`interleaved_times`, in seconds."""
     return {
         name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t)}
-        for name, t in times.items()
+        for name, t in interleaved_times(variants, repeats).items()
     }
 
 
