@@ -135,3 +135,9 @@ def test_study_answers_help_from_another_directory(script, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
+
+
+def test_test_modules_have_unique_names():
+    # the test folders are not packages, so pytest imports two test_x.py files as one module
+    names = sorted(p.name for p in (REPO / "tests").rglob("test_*.py"))
+    assert not [n for n in set(names) if names.count(n) > 1], "rename one of the same-named tests"
