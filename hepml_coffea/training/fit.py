@@ -97,13 +97,19 @@ def standardisation(
     return (x - mean) / std, {"mean": mean.tolist(), "std": std.tolist()}
 
 
-def _callbacks(patience: int) -> list:
+def training_callbacks(patience: int) -> list:
+    """Early stopping on the validation loss (best weights restored) and a learning rate halved
+    on plateaus, as every hepml-coffea training uses them."""
     import keras
 
     return [
         keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
-        # a plateau halves the step size long before early stopping gives up
-        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, patience // 3)),
+        # a plateau halves the step size long before early stopping gives up. Any decrease of
+        # the loss counts as progress (min_delta=0, as for early stopping): Keras's default
+        # absolute 1e-4 made every epoch a "plateau" for an autoencoder whose loss is ~3e-4
+        keras.callbacks.ReduceLROnPlateau(
+            factor=0.5, patience=max(1, patience // 3), min_delta=0.0
+        ),
     ]
 
 
@@ -111,7 +117,7 @@ def _fit_classifier(model, x, y, data, train, val, *, decorrelation, settings, v
     import keras
 
     optimizer = keras.optimizers.Adam(settings["learning_rate"])
-    callbacks = _callbacks(settings["patience"])
+    callbacks = training_callbacks(settings["patience"])
     common = {
         "epochs": settings["epochs"],
         "batch_size": settings["batch_size"],
@@ -167,7 +173,7 @@ def _fit_autoencoder(autoencoder, x, train, val, *, settings, verbose):
         epochs=settings["epochs"],
         batch_size=settings["batch_size"],
         verbose=verbose,
-        callbacks=_callbacks(settings["patience"]),
+        callbacks=training_callbacks(settings["patience"]),
     ).history
     inputs = keras.Input(shape=x.shape[1:], name="features")
     score = ReconstructionError(name="reconstruction_error")([inputs, autoencoder(inputs)])

@@ -102,3 +102,27 @@ def test_starting_from_another_architecture_is_refused(generated_ttbar_qcd, dnn_
         train_plugin(
             pfn, data, tmp_path / "tuned", epochs=1, initial_artifact=dnn_plugin.artifact, verbose=0
         )
+
+
+def test_the_learning_rate_schedule_sees_progress_on_a_small_loss():
+    """A loss of order 1e-4 that keeps falling is progress, not a plateau (Keras's default
+    absolute min_delta of 1e-4 halved the rate every epoch of the anomaly autoencoder)."""
+    import keras
+
+    from hepml_coffea.training.fit import training_callbacks
+
+    model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="mse")
+    schedule = next(
+        c
+        for c in training_callbacks(patience=3)
+        if isinstance(c, keras.callbacks.ReduceLROnPlateau)
+    )
+    schedule.set_model(model)
+    schedule.on_train_begin()
+    for epoch, loss in enumerate([4e-4, 3.5e-4, 3.1e-4, 2.8e-4, 2.6e-4]):
+        schedule.on_epoch_end(epoch, {"val_loss": loss})
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    for epoch in range(5, 7):  # and a plateau halves it each time patience (here 1) runs out
+        schedule.on_epoch_end(epoch, {"val_loss": 2.6e-4})
+    assert float(model.optimizer.learning_rate) == pytest.approx(2.5e-4)
