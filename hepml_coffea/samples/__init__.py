@@ -9,7 +9,7 @@ Public API::
 
 from .cache import cache_dir, cached_sample, sample_name
 from .detector import DETECTORS
-from .errors import SampleConfigError
+from .errors import PythiaError, SampleConfigError
 from .generate import SampleConfig, generate_sample
 from .jets import LABEL_QCD, LABEL_TOP, LABEL_W, LABEL_Z
 from .processes import PROCESSES
@@ -22,6 +22,7 @@ __all__ = [
     "LABEL_Z",
     "PROCESSES",
     "SampleConfig",
+    "PythiaError",
     "SampleConfigError",
     "cache_dir",
     "cached_sample",

@@ -10,3 +10,8 @@ class SampleConfigError(HepmlCoffeaError):
 
     Raised by :func:`hepml_coffea.samples.generate_sample` before any event is generated.
     """
+
+
+class PythiaError(HepmlCoffeaError):
+    """Pythia refused a setting, failed to initialise or stopped producing events: the
+    process settings (``hepml_coffea.samples.processes``) or the pythia8mc installation."""

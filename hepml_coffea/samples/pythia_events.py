@@ -16,6 +16,8 @@ import awkward as ak
 import numba
 import numpy as np
 
+from .errors import PythiaError
+
 #: |pdgId| of the heavy resonances kept in GenPart.
 HEAVY_IDS = (6, 23, 24, 34)
 
@@ -149,6 +151,12 @@ def _genpart_links(offsets, pid, mother1, daughter1, keep):  # pragma: no cover 
     return mother, drop
 
 
+def _pythia_version() -> str:
+    from importlib.metadata import version
+
+    return f"(pythia8mc {version('pythia8mc')})"
+
+
 class PythiaGenerator:
     """A seeded, silenced Pythia instance producing :class:`GenBatch` objects."""
 
@@ -158,10 +166,16 @@ class PythiaGenerator:
         self._pythia = pythia8mc.Pythia("", False)  # False: no banner
         for line in settings:
             if not self._pythia.readString(line):
-                raise RuntimeError(f"Pythia rejected the setting {line!r}")
+                raise PythiaError(
+                    f"Pythia {_pythia_version()} rejected the setting {line!r}; check "
+                    "hepml_coffea.samples.processes (or reinstall pythia8mc==8.317.2)"
+                )
         self._pythia.readString(f"Random:seed = {int(seed) % 900_000_000}")
         if not self._pythia.init():
-            raise RuntimeError("Pythia initialisation failed; check the process settings")
+            raise PythiaError(
+                f"Pythia {_pythia_version()} failed to initialise with {len(settings)} settings; "
+                "check hepml_coffea.samples.processes (or reinstall pythia8mc==8.317.2)"
+            )
         self._charge_cache: dict[int, float] = {}
 
     def _charges(self, pid: np.ndarray) -> np.ndarray:
@@ -179,7 +193,10 @@ class PythiaGenerator:
         while missing > 0:
             batch = self._pythia.nextBatch(missing)
             if len(batch) == 0:
-                raise RuntimeError("Pythia failed to generate events")
+                raise PythiaError(
+                    f"Pythia {_pythia_version()} stopped producing events after "
+                    f"{n - missing} of {n}; rerun with another --seed and report the settings"
+                )
             parts.append(batch)
             missing -= len(batch)
         return parts[0] if len(parts) == 1 else ak.concatenate(parts)

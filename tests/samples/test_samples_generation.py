@@ -99,3 +99,13 @@ def test_minbias_without_jets(tmp_path):
     arr = _arrays(path)
     assert len(arr) == 10
     assert ak.sum(ak.num(arr.FatJet_pt)) == 0 and ak.sum(ak.num(arr.GenPart_pt)) == 0
+
+
+def test_a_setting_pythia_refuses_is_a_clear_error():
+    from hepml_coffea.errors import HepmlCoffeaError
+    from hepml_coffea.samples import PythiaError
+    from hepml_coffea.samples.pythia_events import PythiaGenerator
+
+    with pytest.raises(PythiaError, match=r"rejected the setting 'HardQCD:everything = on'"):
+        PythiaGenerator(["HardQCD:everything = on"], seed=1)
+    assert issubclass(PythiaError, HepmlCoffeaError)  # the CLI prints it as one line
