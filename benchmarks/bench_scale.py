@@ -4,11 +4,12 @@ One generated QCD sample (cached) is listed under many file names (symbolic link
 million events cost one generation; every chunk is read, decompressed and scored for real.
 For each configuration the tagging processor runs through coffea's ``apply_to_fileset`` on a
 fresh cluster; reported are events/s (wall time of the whole run, graph building included) and
-each worker's peak resident memory (``getrusage``), so memory can be compared between a run of
+each worker's peak resident memory (``getrusage``) and its resident memory after the run, so memory can be compared between a run of
 10 and of 100 chunks per worker, and throughput between 1 and 2 workers::
 
     python benchmarks/bench_scale.py                      # 10 and 100 files, 1 and 2 workers
     python benchmarks/bench_scale.py --files 10 100 --workers 1 2 --plugins cutbased,pfn
+    python benchmarks/bench_scale.py --files 10 100 --workers 1 --plugins none   # coffea alone
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import resource
 import time
 from pathlib import Path
 
+from coffea import processor
 from distributed import Client, LocalCluster
 from hepml_processors import TaggingProcessor
 
@@ -44,6 +46,28 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kiB
 
 
+def _rss_mib() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+class CoffeaOnly(processor.ProcessorABC):
+    """The baseline: coffea reading the same chunks and filling one histogram, no hepml-coffea
+    plugin, so that what coffea, dask and uproot cost per chunk can be told from ours."""
+
+    def process(self, events):
+        import awkward as ak
+        import hist.dask
+
+        h = hist.dask.Hist.new.Reg(60, 0, 300, name="msoftdrop").Double()
+        h.fill(msoftdrop=ak.flatten(events.FatJet.msoftdrop))
+        return {"msoftdrop": h, "cutflow": {"qcd": {"events": ak.num(events, axis=0)}}}
+
+    def postprocess(self, accumulator):
+        return accumulator
+
+
 def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int) -> dict:
     fileset = normalise_fileset({"qcd": files})
     with LocalCluster(
@@ -51,7 +75,7 @@ def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int)
     ) as cluster:
         start = time.perf_counter()
         output = run_processor(
-            TaggingProcessor(plugins),
+            TaggingProcessor(plugins) if plugins else CoffeaOnly(),
             fileset,
             executor="dask",
             scheduler=cluster.scheduler_address,
@@ -61,8 +85,9 @@ def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int)
         seconds = time.perf_counter() - start
         with Client(cluster) as client:
             peaks = sorted(client.run(_peak_rss_mib).values())
+            after = sorted(client.run(_rss_mib).values())
     events = output["cutflow"]["qcd"]["events"]
-    return {"events": events, "seconds": seconds, "peak_rss_mib": peaks}
+    return {"events": events, "seconds": seconds, "peak_rss_mib": peaks, "rss_after_mib": after}
 
 
 def main() -> None:
@@ -73,10 +98,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--events-per-file", type=int, default=10_000)
     parser.add_argument("--chunksize", type=int, default=10_000, help="events per chunk")
-    parser.add_argument("--plugins", default="cutbased,substructure_dnn")
+    parser.add_argument(
+        "--plugins",
+        default="cutbased,substructure_dnn",
+        help="comma-separated plugins; 'none' for coffea alone (one histogram, no plugin)",
+    )
     parser.add_argument("--seed", type=int, default=202, help="seed of the QCD sample")
     args = parser.parse_args()
-    plugins = args.plugins.split(",")
+    plugins = [] if args.plugins == "none" else args.plugins.split(",")
     source = cached_sample("qcd", args.events_per_file, seed=args.seed, jobs=2, progress=True)
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
@@ -84,7 +113,7 @@ def main() -> None:
     )
     print(
         f"{'files':>6} {'workers':>7} {'chunks':>7} {'events':>9} {'seconds':>8} "
-        f"{'events/s':>9} {'peak RSS per worker [MiB]':>26}"
+        f"{'events/s':>9} {'peak RSS per worker [MiB]':>26} {'RSS after the run [MiB]':>24}"
     )
     for n_files in args.files:
         files = linked_files(source, n_files)
@@ -92,10 +121,11 @@ def main() -> None:
             result = run_once(files, plugins, workers, args.chunksize)
             chunks = n_files * -(-args.events_per_file // args.chunksize)
             peaks = ", ".join(f"{peak:.0f}" for peak in result["peak_rss_mib"])
+            after = ", ".join(f"{rss:.0f}" for rss in result["rss_after_mib"])
             print(
                 f"{n_files:>6} {workers:>7} {chunks:>7} {result['events']:>9} "
                 f"{result['seconds']:>8.1f} {result['events'] / result['seconds']:>9.0f} "
-                f"{peaks:>26}",
+                f"{peaks:>26} {after:>24}",
                 flush=True,
             )
 
