@@ -2,8 +2,9 @@
 inference, and the mapping of the network's per-pixel prediction back onto the candidates.
 
 Around every jet axis a square window of ``2 HALF_WIDTH`` in (eta, phi) is divided into
-``PIXELS x PIXELS`` pixels; every stored candidate falls into the window of its nearest jet axis
-(if it lies in one) and adds its pT to one of three channels:
+``PIXELS x PIXELS`` pixels. Every stored candidate inside a jet's window adds its pT to one of
+three channels of that jet's image (a candidate between two close jets is in both images, so a
+jet's image does not depend on which other jets were selected):
 
 * ``charged_lv_pt``: charged candidates from the leading vertex (everything CHS keeps),
 * ``charged_pu_pt``: charged candidates from pileup vertices (``PFCands_fromPV == 0``),
@@ -17,8 +18,8 @@ neutral pT. This differs from the paper's direct non-negative pT output: predict
 keeps the prediction between 0 and the measured neutral pT by construction, and a pixel without
 neutral pT predicts nothing.
 
-A candidate's weight (``PFCands.pumml_weight``) is then: for a neutral candidate its pixel's
-predicted share, clipped to [0, 1]; for a charged candidate its vertex association, as CHS (1
+A candidate's weight (``PFCands.pumml_weight``) is then: for a neutral candidate the predicted
+share of its pixel in the image of its nearest jet axis, clipped to [0, 1]; for a charged candidate its vertex association, as CHS (1
 leading vertex, 0 pileup). A neutral candidate in no jet's window (it is no constituent of a
 jet, since constituents lie within ~R = 0.8 of the axis) keeps weight 1, as under CHS. Pixels are
 0.05 wide, finer than the 0.087 calorimeter cells, so a pixel rarely holds two neutral cells and
@@ -51,24 +52,23 @@ def pixel_names() -> list[str]:
 
 @dataclass(frozen=True)
 class JetPixels:
-    """Where every candidate lands: the jet whose window holds it (-1: none) and its pixel."""
+    """Where the candidates land: every (candidate, jet window) pair for the images, and per
+    candidate its nearest window-holding jet (-1: none) and pixel there, for its weight."""
 
     jet: np.ndarray  # per candidate, index into the jets flattened over events, or -1
     pixel: np.ndarray  # per candidate, row * PIXELS + column, or -1
     n_jets: int
+    pair_candidate: np.ndarray  # per (candidate, window) pair: the candidate
+    pair_flat_pixel: np.ndarray  # per pair: jet * PIXELS**2 + pixel
 
     @property
     def inside(self) -> np.ndarray:
         return self.jet >= 0
 
-    @property
-    def flat_pixel(self) -> np.ndarray:
-        """Per candidate inside a window, ``jet * PIXELS**2 + pixel``."""
-        return (self.jet * PIXELS * PIXELS + self.pixel)[self.inside]
-
 
 def assign_pixels(cands: JetCandidates) -> JetPixels:
-    """Put every candidate into the window of its nearest jet axis of the same event."""
+    """Place every candidate in the window of each jet axis of its event that holds it, and find
+    the nearest of those axes."""
     n_jets = len(cands.jet_eta)
     n_cands = len(cands.pt)
     jet_offsets = np.cumsum(cands.jet_counts) - cands.jet_counts
@@ -93,7 +93,8 @@ def assign_pixels(cands: JetCandidates) -> JetPixels:
     good = ok[best]
     out_jet[cand[best][good]] = jet[best][good]
     out_pixel[cand[best][good]] = (row * PIXELS + col)[best][good]
-    return JetPixels(out_jet, out_pixel, n_jets)
+    flat = jet * PIXELS * PIXELS + row * PIXELS + col
+    return JetPixels(out_jet, out_pixel, n_jets, cand[ok], flat[ok])
 
 
 def _channel_masks(cands: JetCandidates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,9 +104,11 @@ def _channel_masks(cands: JetCandidates) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def pixel_sums(pixels: JetPixels, values: np.ndarray) -> np.ndarray:
-    """``(n_jets, PIXELS * PIXELS)`` sum of ``values`` (one per candidate) per pixel."""
+    """``(n_jets, PIXELS * PIXELS)`` sum of ``values`` (one per candidate) per pixel of every
+    window holding the candidate."""
     n = pixels.n_jets * PIXELS * PIXELS
-    summed = np.bincount(pixels.flat_pixel, np.asarray(values)[pixels.inside], minlength=n)
+    weights = np.asarray(values)[pixels.pair_candidate]
+    summed = np.bincount(pixels.pair_flat_pixel, weights, minlength=n)
     return summed.reshape(pixels.n_jets, PIXELS * PIXELS)
 
 

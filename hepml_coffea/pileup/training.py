@@ -205,7 +205,7 @@ def training_samples(
     ``mixture``, generated into the sample cache if missing; the i-th entry gets
     ``TRAINING_SEEDS[i]``, never the evaluation seed."""
     from hepml_coffea.pileup.evaluation import EVALUATION_SEED, TRAINING_SEEDS
-    from hepml_coffea.samples import cached_sample
+    from hepml_coffea.samples import SampleConfig, cached_sample
     from hepml_coffea.samples.cache import cache_dir, sample_name
 
     if len(mixture) > len(TRAINING_SEEDS):
@@ -217,8 +217,11 @@ def training_samples(
     for (mu, n_events), seed in zip(mixture, TRAINING_SEEDS, strict=False):
         if seed == EVALUATION_SEED:  # guarded by a test too: the pools must stay disjoint
             raise HepmlCoffeaError(f"training seed {seed} is the evaluation seed")
-        name = sample_name("qcd", n_events, seed=seed, pileup=mu, jobs=jobs)
-        cached = (Path(cache) if cache is not None else cache_dir()).joinpath(name).exists()
+        folder = Path(cache) if cache is not None else cache_dir()
+        request = SampleConfig(
+            "qcd", n_events, output=folder / "unnamed.root", pileup=mu, seed=seed, jobs=jobs
+        )
+        cached = (folder / sample_name(request)).exists()
         started = time.perf_counter()
         path = cached_sample("qcd", n_events, seed=seed, pileup=mu, jobs=jobs, directory=cache)
         generation = None if cached else round(time.perf_counter() - started, 1)

@@ -75,9 +75,19 @@ def test_candidates_go_to_the_nearest_window_and_phi_wraps():
     assert pixels.pixel[3] == -1 and pixels.pixel[4] == -1
 
 
-def test_overlapping_windows_take_the_nearer_axis():
-    cands = cands_of([[(4, 0.0, 0.7, 0, 1), (4, 0.0, 0.3, 0, 1)]], [[(0.0, 0.0), (0.0, 1.0)]])
-    np.testing.assert_array_equal(pumml.assign_pixels(cands).jet, [1, 0])
+def test_overlapping_windows_show_a_candidate_in_both_images_and_weigh_it_by_the_nearer():
+    cands = cands_of([[(4, 0.0, 0.72, 0, 1), (3, 0.0, 0.32, 0, 1)]], [[(0.0, 0.0), (0.0, 1.0)]])
+    pixels = pumml.assign_pixels(cands)
+    np.testing.assert_array_equal(pixels.jet, [1, 0])  # whose predicted share is its weight
+    neutral = pumml.images(cands, pixels)[..., 2].reshape(2, P * P)
+    # each jet's image holds everything in its window, whichever axis is nearer: removing one
+    # jet by a selection does not change the other's image
+    assert neutral[0].sum() == pytest.approx(7) and neutral[1].sum() == pytest.approx(7)
+    assert neutral[0, pixel_of(0.0, 0.72)] == pytest.approx(4)
+    assert neutral[1, pixel_of(0.0, 0.72 - 1.0)] == pytest.approx(4)
+    shares = np.zeros((2, P * P))
+    shares[1, pixel_of(0.0, 0.72 - 1.0)], shares[0, pixel_of(0.0, 0.32)] = 0.25, 0.5
+    np.testing.assert_allclose(pumml.candidate_weights(cands, pixels, shares), [0.25, 0.5])
 
 
 def test_channels_and_target():

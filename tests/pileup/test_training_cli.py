@@ -63,3 +63,13 @@ def test_training_writes_an_artifact_the_plugin_runs(tmp_path, qcd_pu30, qcd_pu0
     weights = ak.to_numpy(ak.flatten(out.PFCands.pumml_weight))
     assert len(weights) and ((weights >= 0) & (weights <= 1)).all()
     assert np.isfinite(ak.to_numpy(ak.flatten(out.FatJet.pumml_mass))).all()
+
+
+def test_the_mixture_is_generated_into_the_cache_once_with_its_time(tmp_path):
+    from hepml_coffea.pileup.training import training_samples
+
+    ((path, mu, seed, seconds),) = training_samples([(5.0, 6)], cache=tmp_path)
+    assert path.parent == tmp_path and path.exists()
+    assert (mu, seed) == (5.0, TRAINING_SEEDS[0]) and seconds > 0
+    ((again, _, _, cached_seconds),) = training_samples([(5.0, 6)], cache=tmp_path)
+    assert again == path and cached_seconds is None  # cached: no generation time to record
