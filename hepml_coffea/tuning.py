@@ -70,14 +70,18 @@ def interleaved_times(
     variants: Mapping[str, Callable[[], object]], repeats: int
 ) -> dict[str, list[float]]:
     """Wall times of ``repeats`` rounds in which every variant runs once, after one untimed
-    warm-up call each: a load change on a shared machine hits all variants alike."""
+    warm-up call each: a load change on a shared machine hits all variants alike. Each round
+    starts one variant later than the previous, so that no variant always runs first (after
+    another one's cache misses) or last."""
     for call in variants.values():
         call()
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name, call in variants.items():
+    names = list(variants)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             started = time.perf_counter()
-            call()
+            variants[name]()
             times[name].append(time.perf_counter() - started)
     return times
 

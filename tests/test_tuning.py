@@ -102,3 +102,13 @@ def test_a_card_asking_for_a_backend_it_lacks_is_refused(dnn_plugin, tmp_path):
 def test_tuning_needs_both_backends(dnn_plugin):
     with pytest.raises(ArtifactError, match="export it first"):
         tune_artifact(dnn_plugin, rows=100, repeats=1)
+
+
+def test_interleaved_rounds_rotate_which_variant_runs_first():
+    from hepml_coffea.tuning import interleaved_times
+
+    order = []
+    variants = {name: (lambda name=name: order.append(name)) for name in "abc"}
+    times = interleaved_times(variants, repeats=3)
+    assert order == list("abc") + list("abc") + list("bca") + list("cab")  # warm-up, 3 rounds
+    assert all(len(t) == 3 and min(t) >= 0 for t in times.values())
