@@ -19,7 +19,7 @@ import numpy as np
 from hepml_coffea.artifacts import ModelCard
 from hepml_coffea.errors import LabelledDataError
 from hepml_coffea.plugin import Plugin
-from hepml_coffea.training.mass_profile import mass_bins
+from hepml_coffea.training.mass_profile import base_record, mass_bins
 
 #: the quantile that, with the median, sets each mass bin's width
 WIDTH_QUANTILE = 0.95
@@ -97,7 +97,7 @@ def write_profiled_artifact(
     from hepml_coffea.training.dataset import load_background_features
     from hepml_coffea.training.fit import provenance_record
 
-    base = runtime.get_model(base_plugin)
+    base = runtime.get_model(base_plugin, backend="keras")
     check_background_only(base_plugin.name, base.card)
     data = load_background_features(plugin, background_files, label=label)
     n_base = data.features.shape[1] - 1
@@ -112,11 +112,7 @@ def write_profiled_artifact(
     every = np.arange(len(scores))
     fit = {
         "mass_profile": profile.record(),
-        "base": {
-            "name": base.card.name,
-            "sha256": base.card.sha256,
-            "provenance": base.card.provenance,
-        },
+        "base": base_record(base_plugin, base.card),
     }
     write_artifact(
         output,

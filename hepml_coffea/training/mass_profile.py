@@ -250,6 +250,17 @@ def ddt_shifted_scores(
     return 1.0 / (1.0 + np.exp(-(logit(scores) - alpha * offsets[bins])))
 
 
+def base_record(base_plugin: Plugin, card: ModelCard) -> dict[str, Any]:
+    """What a profile artifact records of the network it sits on: its artifact, name, weights'
+    sha256 (a retrained base needs a refitted profile) and training record."""
+    return {
+        "artifact": str(base_plugin.artifact),
+        "name": card.name,
+        "sha256": card.sha256,
+        "provenance": card.provenance,
+    }
+
+
 def write_mass_profile_artifact(
     plugin: Plugin,
     base_plugin: Plugin,
@@ -295,12 +306,7 @@ def write_mass_profile_artifact(
     model = keras.Model(inputs, shifted, name=f"{plugin.name}_mass_profile")
     record = {
         "mass_profile": profile.record(),
-        "base": {
-            "artifact": str(base_plugin.artifact),
-            "name": base.card.name,
-            "sha256": base.card.sha256,
-            "provenance": base.card.provenance,
-        },
+        "base": base_record(base_plugin, base.card),
         **(provenance or {}),
     }
     write_artifact(
