@@ -141,3 +141,16 @@ def test_test_modules_have_unique_names():
     # the test folders are not packages, so pytest imports two test_x.py files as one module
     names = sorted(p.name for p in (REPO / "tests").rglob("test_*.py"))
     assert not [n for n in set(names) if names.count(n) > 1], "rename one of the same-named tests"
+
+
+def test_every_core_subpackage_is_in_the_wheel():
+    # an editable install finds any folder; a wheel only the packages pyproject lists
+
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(REPO).parts)
+        for init in (REPO / "hepml_coffea").rglob("__init__.py")
+    }
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages"
