@@ -87,6 +87,11 @@ def declared_fields(plugin: Plugin, fields: Sequence[str]) -> dict[str, frozense
     return {name: None if subs is None else frozenset(subs) for name, subs in declared.items()}
 
 
+#: (record name, fields) whose coffea behaviour refused to build: asking again on every chunk
+#: costs awkward's error formatting (a repr of every argument, ~4 ms), so the answer is kept
+_UNBEHAVED: set[tuple[str | None, tuple[str, ...]]] = set()
+
+
 def _collection_view(collection, subfields: frozenset[str]):
     """``collection`` with only ``subfields`` (and coffea's global indices derived from them)."""
     available = set(collection.fields)
@@ -97,10 +102,12 @@ def _collection_view(collection, subfields: frozenset[str]):
     name = collection.layout.purelist_parameter("__record__")
     if keep:
         fields = {f: collection[f] for f in keep}
-        try:  # keep coffea's methods where the declared fields are enough for them
-            return ak.zip(fields, with_name=name, behavior=collection.behavior)
-        except ValueError:  # e.g. "FatJetArray requires the 'charge' field"
-            return ak.zip(fields)
+        if (name, tuple(keep)) not in _UNBEHAVED:
+            try:  # keep coffea's methods where the declared fields are enough for them
+                return ak.zip(fields, with_name=name, behavior=collection.behavior)
+            except ValueError:  # e.g. "FatJetArray requires the 'charge' field"
+                _UNBEHAVED.add((name, tuple(keep)))
+        return ak.zip(fields)
     empty = ak.Array(ak.contents.RecordArray([], [], length=int(ak.sum(counts))))
     return ak.unflatten(empty, counts)
 

@@ -99,3 +99,31 @@ def test_a_missing_branch_error_names_the_file_even_without_metadata():
     ).events()
     with pytest.raises(MissingBranchError, match=f"missing from file {path}"):
         attach(events, ["pfn"])
+
+
+def test_a_behaviour_the_declared_fields_cannot_carry_is_tried_once(monkeypatch):
+    """Too few declared fields for coffea's FatJet behaviour: asking again on every chunk cost
+    awkward's error formatting (about 4 ms per call), so the refusal is remembered."""
+    from hepml_coffea import branches
+
+    refused = []
+    zip_ = branches.ak.zip
+
+    def counting_zip(*args, **kwargs):
+        try:
+            return zip_(*args, **kwargs)
+        except ValueError:
+            refused.append(kwargs.get("with_name"))
+            raise
+
+    monkeypatch.setattr(branches.ak, "zip", counting_zip)
+    # a field combination no other test declares, so the first attach meets the refusal
+    plugin = fatjet_plugin(
+        "behaviour_probe",
+        lambda events: ak.to_numpy(ak.flatten(events.FatJet["tau3"]))[:, None],
+        declares=("FatJet_tau3",),
+    )
+    events = open_events("pfnano")
+    first = attach(events, [plugin]).FatJet["behaviour_probe_score"]
+    second = attach(events, [plugin]).FatJet["behaviour_probe_score"]
+    assert refused == ["FatJet"] and ak.all(first == second)
