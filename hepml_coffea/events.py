@@ -53,11 +53,16 @@ def open_nanoaod(
     metadata = {"filename": str(path)}
     if dataset is not None:
         metadata["dataset"] = dataset
+    source: dict = {str(path): treename}
+    if mode == "dask" and entry_stop is not None:
+        # coffea's dask mode ignores entry_stop (all entries are read, silently): one step instead
+        source = {str(path): {"object_path": treename, "steps": [[0, entry_stop]]}}
+        entry_stop = None
     with warnings.catch_warnings():
         if quiet:
             warnings.simplefilter("ignore", RuntimeWarning)
         return NanoEventsFactory.from_root(
-            {str(path): treename},
+            source,
             schemaclass=schema or PFNanoAODSchema,
             mode=mode,
             metadata=metadata,

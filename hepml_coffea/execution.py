@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,10 @@ def _unreadable(path: str, start: int, stop: int, reason: str) -> InputFileError
     return InputFileError(path, f"could not be read at entries {start}-{stop} ({reason}); {REMAKE}")
 
 
+def _silence_distributed_logs() -> None:
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
 def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, schema, progress):
     import awkward as ak
     import dask
@@ -208,6 +213,10 @@ def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, sch
             computed, reports = dask.compute(*futures)
         finally:
             if cluster is not None:
+                # A worker whose heartbeat is in flight while the cluster shuts it down logs the
+                # closed connection with a traceback (a race in distributed): quiet the workers
+                # for the shutdown only, so a run ends with its result or its one-line error.
+                client.run(_silence_distributed_logs, on_error="ignore")
                 client.close()
                 cluster.close()
     for report in reports.values():

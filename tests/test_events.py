@@ -22,6 +22,16 @@ def test_every_mode_reads_the_same_jets_and_records_the_file(mode):
     assert hasattr(events, "PFCands")  # the PF-candidate schema
 
 
+@pytest.mark.parametrize("mode", ["eager", "virtual", "dask"])
+def test_entry_stop_reads_the_first_events_in_every_mode(mode):
+    path = cms_file("pfnano")
+    events = open_nanoaod(path, mode, entry_stop=3)
+    pt = events.FatJet.pt
+    pt = pt.compute() if mode == "dask" else pt
+    reference = open_nanoaod(path, "eager").FatJet.pt[:3]
+    assert len(pt) == 3 and ak.all(ak.flatten(pt) == ak.flatten(reference))
+
+
 @pytest.mark.parametrize("kind", sorted(REFUSED_UP_FRONT))
 def test_a_broken_file_is_one_line_naming_it(kind, tmp_path):
     path, tree = broken_input(kind, tmp_path)
