@@ -1,5 +1,6 @@
 """Inference backends side by side, per shipped network: the model alone against the floors, and
-eager ``attach`` (Keras and ONNX Runtime backends) against a ``coffea.ml_tools.tf_wrapper`` subclass.
+``attach`` (Keras and ONNX Runtime backends) against ``coffea.ml_tools.tf_wrapper`` subclasses in
+eager, virtual and dask mode.
 
 Model alone, on the same random rows, for each number of rows per call: ``LoadedModel.predict``
 with the Keras backend (one ``tf.function``, dynamic batch axis, mini-batches) and the ONNX
@@ -10,12 +11,17 @@ every repeat, so load on a shared machine hits them alike), the spread (min-max)
 variant's time over the best floor's. A size is skipped for a network when one call would take
 longer than ``--max-call-seconds`` at the rate measured at the previous size.
 
-Attach, eager: the events are read once; each repeat attaches one network to them, with each
-backend, and with a tf_wrapper subclass written as coffea's documentation suggests
-(``prepare_awkward`` returns the same standardised feature rows, so only the machinery differs).
+Attach, end to end (the scores as a new ``FatJet`` column, computed): ours with each backend;
+a tf_wrapper subclass whose ``prepare_awkward`` calls the same hepml-coffea feature builder (only
+the machinery differs; not in dask mode, where tf_wrapper hands it dask-awkward arrays); and one
+whose inputs are built with awkward operations as a coffea user writes them
+(``coffea_idiom.py``). Eager events are read once; virtual ones are opened by every call; dask
+ones are computed (read included) by every call, on dask's threaded scheduler.
 
     python benchmarks/bench_backends.py [--repeats 5] [--sizes 1 10 1000 1025 2049 10000 100000]
-        [--networks pfn,particlenet_lite] [--events 5000] [--max-call-seconds 4] [--threads N]
+        [--networks pfn,particlenet_lite] [--model-networks pfn] [--events 5000]
+        [--modes eager virtual dask] [--max-call-seconds 4] [--floor-max-rows NETWORK=ROWS]
+        [--threads N] [--skip-model] [--skip-attach]
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import platform
 import statistics
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -53,7 +60,16 @@ def padded_predict(model, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     return np.concatenate(pieces)
 
 
-def model_alone(name: str, sizes: list[int], repeats: int, max_call_seconds: float) -> None:
+FLOORS = ("pob", "tff", "call")
+
+
+def model_alone(
+    name: str,
+    sizes: list[int],
+    repeats: int,
+    max_call_seconds: float,
+    floor_max_rows: int | None = None,
+) -> None:
     import tensorflow as tf
 
     from hepml_coffea import get_registry, runtime
@@ -70,7 +86,7 @@ def model_alone(name: str, sizes: list[int], repeats: int, max_call_seconds: flo
         "rows | ours keras [ms] | ours onnx [ms] | old padded [ms] | floor predict_on_batch |"
         " floor tf.function | floor model(x) | keras/floor | onnx/floor | old/floor | rows/s keras, onnx"
     )
-    rate = None
+    rate, floor_per_row = None, None
     for n in sizes:
         if rate is not None and n / rate > max_call_seconds:
             print(f"{n} | skipped: one call would take about {n / rate:.0f} s")
@@ -88,83 +104,141 @@ def model_alone(name: str, sizes: list[int], repeats: int, max_call_seconds: flo
         # same computation on every variant (to 1e-4 on these random rows, where EdgeConv's
         # nearest neighbours can break near-ties differently; tests/test_onnx.py holds the two
         # backends to 1e-5 on real jets)
-        np.testing.assert_allclose(variants["keras"](), variants["pob"](), atol=1e-5)
-        np.testing.assert_allclose(variants["onnx"](), variants["pob"](), atol=1e-4)
+        floors_run = floor_max_rows is None or n <= floor_max_rows
+        if not floors_run:  # one call on all rows would not fit in memory
+            variants = {k: v for k, v in variants.items() if k not in FLOORS}
+        reference = variants["pob" if floors_run else "keras"]()
+        np.testing.assert_allclose(variants["keras"](), reference, atol=1e-5)
+        np.testing.assert_allclose(variants["onnx"](), reference, atol=1e-4)
         times = interleaved_times(variants, repeats)
         medians = {k: statistics.median(v) for k, v in times.items()}
-        floor = min(medians["pob"], medians["tff"], medians["call"])
+        if floors_run:
+            floor_per_row = min(medians[k] for k in FLOORS) / n
+        floor = floor_per_row * n
+        mark = "" if floors_run else "*"
         rate = n / medians["keras"]
         print(
             f"{n} | "
-            + " | ".join(summary(times[k]) for k in variants)
-            + f" | {medians['keras'] / floor:.2f} | {medians['onnx'] / floor:.2f}"
-            f" | {medians['old'] / floor:.2f} | {rate:,.0f}, {n / medians['onnx']:,.0f}"
+            + " | ".join(
+                summary(times[k]) if k in times else "-" for k in ("keras", "onnx", "old", *FLOORS)
+            )
+            + f" | {medians['keras'] / floor:.2f}{mark} | {medians['onnx'] / floor:.2f}{mark}"
+            f" | {medians['old'] / floor:.2f}{mark} | {rate:,.0f}, {n / medians['onnx']:,.0f}"
         )
 
 
-def attach_eager(names: list[str], events_count: int, repeats: int) -> None:
-    import awkward as ak
+def _tf_wrapper_subclass(plugin, loaded, build):
+    """A ``tf_wrapper`` subclass as coffea's documentation suggests (coffea requires one per model):
+    ``build(events)`` makes a tuple of arrays, ``numpy_call`` turns them into the network's rows
+    (``coffea_idiom.model_rows``) and standardises them with the card's constants."""
     import keras
     from coffea.ml_tools.tf_wrapper import tf_wrapper
+    from coffea_idiom import model_rows
+
+    from hepml_coffea import runtime
+    from hepml_coffea.artifacts import WEIGHTS_FILE
+
+    input_ndim = 1 + len(loaded.input_shape)
+
+    class PeerWrapper(tf_wrapper):
+        def _create_model(self):
+            return keras.saving.load_model(
+                self.tf_model, custom_objects=runtime.custom_objects(), compile=False
+            )
+
+        def prepare_awkward(self, events):
+            return build(events), {}
+
+        def validate_numpy_input(self, *arrays):
+            super().validate_numpy_input(model_rows(arrays, input_ndim))
+
+        def numpy_call(self, *arrays):
+            return super().numpy_call(loaded.standardise(model_rows(arrays, input_ndim)))
+
+    return PeerWrapper(str(plugin.artifact / WEIGHTS_FILE))
+
+
+def _flat_scores(array) -> np.ndarray:
+    import awkward as ak
+
+    flat = ak.flatten(array, axis=1)
+    return ak.to_numpy(flat.compute() if hasattr(flat, "compute") else flat)
+
+
+def attach_compared(names: list[str], events_count: int, repeats: int, modes: list[str]) -> None:
+    """``attach`` with each backend against two tf_wrapper subclasses: one whose
+    ``prepare_awkward`` calls the same hepml-coffea feature builder, so only the machinery
+    differs (eager and virtual mode: the numpy builders do not take dask-awkward arrays), and
+    one with the inputs built in awkward operations as a coffea user writes them
+    (``coffea_idiom.py``, every mode; not for ``deeptop_cnn``)."""
+    import awkward as ak
+    from coffea_idiom import BUILDERS
 
     from hepml_coffea import attach, get_registry, open_nanoaod, runtime
-    from hepml_coffea.artifacts import WEIGHTS_FILE
     from hepml_coffea.samples import cached_sample
 
     path = cached_sample("qcd", 10_000, seed=202)
-    events = open_nanoaod(path, "eager", entry_stop=events_count)
-    counts = ak.num(events.FatJet, axis=1)
-    n_jets = int(ak.sum(counts))
-    print(f"\n## attach, eager: {events_count} generated QCD events, {n_jets} FatJets")
-    print(
-        "network | ours keras [ms] | ours onnx [ms] | tf_wrapper [ms] | tf_wrapper/keras |"
-        " tf_wrapper/onnx | jets/s keras, onnx, tf_wrapper"
-    )
-    for name in names:
-        plugin = get_registry().get(name)
-        loaded = runtime.get_model(plugin, backend="keras")
+    for mode in modes:
+        # virtual events are opened by every call, so each reads its columns as a processor does
+        def opened(mode=mode):
+            return open_nanoaod(path, mode, entry_stop=events_count, quiet=True)
 
-        class PeerWrapper(tf_wrapper):  # coffea requires one subclass per model
-            plugin_of_wrapper, loaded_of_wrapper = plugin, loaded
+        kept = None if mode == "virtual" else opened()
 
-            def _create_model(self):
-                return keras.saving.load_model(
-                    self.tf_model, custom_objects=runtime.custom_objects(), compile=False
-                )
+        def events(kept=kept, opened=opened):
+            return kept if kept is not None else opened()
 
-            def prepare_awkward(self, jets_events):
-                features = self.plugin_of_wrapper.features(jets_events)
-                return [ak.Array(self.loaded_of_wrapper.standardise(features))], {}
-
-        peer = PeerWrapper(str(plugin.artifact / WEIGHTS_FILE))
-
-        def with_backend(backend: str, plugin=plugin):
-            runtime.configure(backend=backend)
-            return ak.to_numpy(ak.flatten(attach(events, [plugin]).FatJet[f"{plugin.name}_top"]))
-
-        def coffea_way(peer=peer):
-            scores = np.asarray(peer(events)).reshape(-1)
-            decorated = ak.with_field(events, ak.unflatten(scores, counts), ("FatJet", "peer_top"))
-            return ak.to_numpy(ak.flatten(decorated.FatJet.peer_top))
-
-        variants = {
-            "keras": lambda: with_backend("keras"),
-            "onnx": lambda: with_backend("onnx"),
-            "peer": coffea_way,
-        }
-        reference = variants["keras"]()
-        if plugin.postprocess is None:  # pfn_ddt's output is the network's: compare them all
-            np.testing.assert_allclose(variants["peer"](), reference, atol=1e-5)
-        np.testing.assert_allclose(variants["onnx"](), reference, atol=1e-5)
-        times = interleaved_times(variants, repeats)
-        medians = {k: statistics.median(v) for k, v in times.items()}
+        counts = ak.num(events().FatJet, axis=1)
+        n_jets = int(ak.sum(counts.compute() if mode == "dask" else counts))
+        print(f"\n## attach, {mode}: {events_count} generated QCD events, {n_jets} FatJets")
         print(
-            f"{name} | "
-            + " | ".join(summary(times[k]) for k in variants)
-            + f" | {medians['peer'] / medians['keras']:.2f} | {medians['peer'] / medians['onnx']:.2f}"
-            f" | {n_jets / medians['keras']:,.0f}, {n_jets / medians['onnx']:,.0f},"
-            f" {n_jets / medians['peer']:,.0f}"
+            "network | ours keras [ms] | ours onnx [ms] | tf_wrapper, same builder [ms] |"
+            " tf_wrapper, coffea idiom [ms] | same/best ours | idiom/best ours | jets/s: best ours"
         )
+        for name in names:
+            plugin = get_registry().get(name)
+            loaded = runtime.get_model(plugin, backend="keras")
+
+            def ours(backend: str, plugin=plugin):
+                runtime.configure(backend=backend)
+                return _flat_scores(attach(events(), [plugin]).FatJet[f"{plugin.name}_top"])
+
+            def coffea_way(peer):
+                jets_events = events()
+                scores = peer(jets_events)[:, 0]
+                counts = ak.num(jets_events.FatJet, axis=1)
+                with warnings.catch_warnings():  # dask-awkward's reminder that counts must match
+                    warnings.filterwarnings("ignore", "Please ensure", UserWarning)
+                    per_event = ak.unflatten(scores, counts)
+                decorated = ak.with_field(jets_events, per_event, ("FatJet", "peer_top"))
+                return _flat_scores(decorated.FatJet.peer_top)
+
+            variants = {"keras": lambda: ours("keras"), "onnx": lambda: ours("onnx")}
+            if mode != "dask":
+                same = _tf_wrapper_subclass(
+                    plugin, loaded, lambda ev, plugin=plugin: (ak.Array(plugin.features(ev)),)
+                )
+                variants["same"] = lambda same=same: coffea_way(same)
+            if name in BUILDERS:
+                idiom = _tf_wrapper_subclass(
+                    plugin, loaded, lambda ev, build=BUILDERS[name]: build(ev.FatJet)
+                )
+                variants["idiom"] = lambda idiom=idiom: coffea_way(idiom)
+            reference = variants["keras"]()
+            for key in variants.keys() - {"keras"}:
+                # pfn_ddt's postprocess subtracts its threshold: tf_wrapper gives the network's
+                if key == "onnx" or plugin.postprocess is None:
+                    np.testing.assert_allclose(variants[key](), reference, atol=1e-5)
+            times = interleaved_times(variants, repeats)
+            medians = {k: statistics.median(v) for k, v in times.items()}
+            best = min(medians["keras"], medians["onnx"])
+            cells = [
+                summary(times[k]) if k in times else "-" for k in ("keras", "onnx", "same", "idiom")
+            ]
+            ratios = [
+                f"{medians[k] / best:.2f}" if k in medians else "-" for k in ("same", "idiom")
+            ]
+            print(f"{name} | " + " | ".join(cells + ratios) + f" | {n_jets / best:,.0f}")
 
 
 def main() -> None:
@@ -174,10 +248,24 @@ def main() -> None:
         "--sizes", type=int, nargs="+", default=[1, 10, 1000, 1025, 2049, 10000, 100000]
     )
     parser.add_argument("--networks", default=NETWORKS)
+    parser.add_argument(
+        "--model-networks", default=None, help="networks timed alone (default: --networks)"
+    )
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--max-call-seconds", type=float, default=4.0)
     parser.add_argument("--threads", type=int, default=None, help="HEPML_COFFEA_THREADS")
+    parser.add_argument(
+        "--floor-max-rows",
+        action="append",
+        default=[],
+        metavar="NETWORK=ROWS",
+        help="run the one-call floors of NETWORK only up to ROWS rows (they need all activations"
+        " at once); above, ratios marked * compare with the best floor's time per row at the"
+        " largest size it ran",
+    )
     parser.add_argument("--skip-attach", action="store_true")
+    parser.add_argument("--skip-model", action="store_true")
+    parser.add_argument("--modes", nargs="+", default=["eager", "virtual", "dask"])
     args = parser.parse_args()
     from hepml_coffea import runtime
 
@@ -196,10 +284,14 @@ def main() -> None:
         f" UTC; repeats {args.repeats}; threads {runtime.settings.threads or 'default'};"
         f" batch size {runtime.settings.batch_size}; times: median [min-max] in ms"
     )
-    for name in names:
-        model_alone(name, args.sizes, args.repeats, args.max_call_seconds)
+    floor_max_rows = {
+        name: int(rows) for name, rows in (item.split("=") for item in args.floor_max_rows)
+    }
+    model_names = args.model_networks.split(",") if args.model_networks else names
+    for name in model_names if not args.skip_model else ():
+        model_alone(name, args.sizes, args.repeats, args.max_call_seconds, floor_max_rows.get(name))
     if not args.skip_attach:
-        attach_eager(names, args.events, args.repeats)
+        attach_compared(names, args.events, args.repeats, args.modes)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
