@@ -101,14 +101,14 @@ def model_alone(
             "tff": lambda x=x: np.asarray(floor_function(x)),
             "call": lambda x=x: np.asarray(model(x, training=False)),
         }
-        # same computation on every variant (to 1e-4 on these random rows, where EdgeConv's
-        # nearest neighbours can break near-ties differently; tests/test_onnx.py holds the two
-        # backends to 1e-5 on real jets)
+        # same computation on every variant, to 1e-4 on these random rows: EdgeConv's nearest
+        # neighbours can break near-ties differently, and the batch length changes the order of
+        # float sums (tests/test_onnx.py holds the two backends to 1e-5 on real jets)
         floors_run = floor_max_rows is None or n <= floor_max_rows
         if not floors_run:  # one call on all rows would not fit in memory
             variants = {k: v for k, v in variants.items() if k not in FLOORS}
         reference = variants["pob" if floors_run else "keras"]()
-        np.testing.assert_allclose(variants["keras"](), reference, atol=1e-5)
+        np.testing.assert_allclose(variants["keras"](), reference, atol=1e-4)
         np.testing.assert_allclose(variants["onnx"](), reference, atol=1e-4)
         times = interleaved_times(variants, repeats)
         medians = {k: statistics.median(v) for k, v in times.items()}
