@@ -4,7 +4,8 @@ One generated QCD sample (cached) is listed under many file names (symbolic link
 million events cost one generation; every chunk is read, decompressed and scored for real.
 For each configuration the tagging processor runs through coffea's ``apply_to_fileset`` on a
 fresh cluster; reported are events/s (wall time of the whole run, graph building included) and
-each worker's peak resident memory (``getrusage``) and its resident memory after the run, so memory can be compared between a run of
+each worker's peak resident memory (``getrusage``), its resident memory after the run, and
+that after ``malloc_trim`` (freed heap handed back), so memory can be compared between a run of
 10 and of 100 chunks per worker, and throughput between 1 and 2 workers::
 
     python benchmarks/bench_scale.py                      # 10 and 100 files, 1 and 2 workers
@@ -52,6 +53,17 @@ def _rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
+def _trimmed_rss_mib() -> float:
+    """Resident memory after a garbage collection and glibc's ``malloc_trim``, which hands freed
+    heap back to the system: what is still held then is live, not allocator retention."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return _rss_mib()
+
+
 class CoffeaOnly(processor.ProcessorABC):
     """The baseline: coffea reading the same chunks and filling one histogram, no hepml-coffea
     plugin, so that what coffea, dask and uproot cost per chunk can be told from ours."""
@@ -86,8 +98,15 @@ def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int)
         with Client(cluster) as client:
             peaks = sorted(client.run(_peak_rss_mib).values())
             after = sorted(client.run(_rss_mib).values())
+            trimmed = sorted(client.run(_trimmed_rss_mib).values())
     events = output["cutflow"]["qcd"]["events"]
-    return {"events": events, "seconds": seconds, "peak_rss_mib": peaks, "rss_after_mib": after}
+    return {
+        "events": events,
+        "seconds": seconds,
+        "peak_rss_mib": peaks,
+        "rss_after_mib": after,
+        "rss_trimmed_mib": trimmed,
+    }
 
 
 def main() -> None:
@@ -114,6 +133,7 @@ def main() -> None:
     print(
         f"{'files':>6} {'workers':>7} {'chunks':>7} {'events':>9} {'seconds':>8} "
         f"{'events/s':>9} {'peak RSS per worker [MiB]':>26} {'RSS after the run [MiB]':>24}"
+        f" {'after malloc_trim [MiB]':>24}"
     )
     for n_files in args.files:
         files = linked_files(source, n_files)
@@ -122,10 +142,11 @@ def main() -> None:
             chunks = n_files * -(-args.events_per_file // args.chunksize)
             peaks = ", ".join(f"{peak:.0f}" for peak in result["peak_rss_mib"])
             after = ", ".join(f"{rss:.0f}" for rss in result["rss_after_mib"])
+            trimmed = ", ".join(f"{rss:.0f}" for rss in result["rss_trimmed_mib"])
             print(
                 f"{n_files:>6} {workers:>7} {chunks:>7} {result['events']:>9} "
                 f"{result['seconds']:>8.1f} {result['events'] / result['seconds']:>9.0f} "
-                f"{peaks:>26} {after:>24}",
+                f"{peaks:>26} {after:>24} {trimmed:>24}",
                 flush=True,
             )
 
