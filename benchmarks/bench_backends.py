@@ -171,8 +171,10 @@ def _tf_wrapper_subclass(plugin, loaded, build):
 def _flat_scores(array) -> np.ndarray:
     import awkward as ak
 
+    from hepml_coffea.columns import is_dask
+
     flat = ak.flatten(array, axis=1)
-    return ak.to_numpy(flat.compute() if hasattr(flat, "compute") else flat)
+    return ak.to_numpy(flat.compute() if is_dask(flat) else flat)
 
 
 def attach_compared(names: list[str], events_count: int, repeats: int, modes: list[str]) -> None:
