@@ -137,13 +137,12 @@ def model_alone(
         )
 
 
-def _tf_wrapper_subclass(plugin, loaded, build):
+def _tf_wrapper_subclass(plugin, loaded, build, rows):
     """A ``tf_wrapper`` subclass as coffea's documentation suggests (coffea requires one per model):
-    ``build(events)`` makes a tuple of arrays, ``numpy_call`` turns them into the network's rows
-    (``coffea_idiom.model_rows``) and standardises them with the card's constants."""
+    ``build(events)`` makes a tuple of arrays, ``numpy_call`` turns them into the network's input
+    (``rows(arrays, input_ndim)``) and standardises it with the card's constants."""
     import keras
     from coffea.ml_tools.tf_wrapper import tf_wrapper
-    from coffea_idiom import model_rows
 
     from hepml_coffea import runtime
     from hepml_coffea.artifacts import WEIGHTS_FILE
@@ -160,10 +159,10 @@ def _tf_wrapper_subclass(plugin, loaded, build):
             return build(events), {}
 
         def validate_numpy_input(self, *arrays):
-            super().validate_numpy_input(model_rows(arrays, input_ndim))
+            super().validate_numpy_input(rows(arrays, input_ndim))
 
         def numpy_call(self, *arrays):
-            return super().numpy_call(loaded.standardise(model_rows(arrays, input_ndim)))
+            return super().numpy_call(loaded.standardise(rows(arrays, input_ndim)))
 
     return PeerWrapper(str(plugin.artifact / WEIGHTS_FILE))
 
@@ -182,9 +181,9 @@ def attach_compared(names: list[str], events_count: int, repeats: int, modes: li
     ``prepare_awkward`` calls the same hepml-coffea feature builder, so only the machinery
     differs (eager and virtual mode: the numpy builders do not take dask-awkward arrays), and
     one with the inputs built in awkward operations as a coffea user writes them
-    (``coffea_idiom.py``, every mode; not for ``deeptop_cnn``)."""
+    (``coffea_idiom.py``, every mode)."""
     import awkward as ak
-    from coffea_idiom import BUILDERS
+    from coffea_idiom import BUILDERS, model_rows, network_input
 
     from hepml_coffea import attach, get_registry, open_nanoaod, runtime
     from hepml_coffea.samples import cached_sample
@@ -228,12 +227,18 @@ def attach_compared(names: list[str], events_count: int, repeats: int, modes: li
             variants = {"keras": lambda: ours("keras"), "onnx": lambda: ours("onnx")}
             if mode != "dask":
                 same = _tf_wrapper_subclass(
-                    plugin, loaded, lambda ev, plugin=plugin: (ak.Array(plugin.features(ev)),)
+                    plugin,
+                    loaded,
+                    lambda ev, plugin=plugin: (ak.Array(plugin.features(ev)),),
+                    model_rows,
                 )
                 variants["same"] = lambda same=same: coffea_way(same)
             if name in BUILDERS:
                 idiom = _tf_wrapper_subclass(
-                    plugin, loaded, lambda ev, build=BUILDERS[name]: build(ev.FatJet)
+                    plugin,
+                    loaded,
+                    lambda ev, build=BUILDERS[name]: build(ev.FatJet),
+                    lambda arrays, ndim, name=name: network_input(name, arrays, ndim),
                 )
                 variants["idiom"] = lambda idiom=idiom: coffea_way(idiom)
             reference = variants["keras"]()

@@ -8,8 +8,9 @@ events; that is what lets ``coffea.ml_tools.tf_wrapper`` run in dask mode, where
 hepml-coffea builder it mirrors (``bench_backends.py`` checks the scores to 1e-5 before timing).
 
 Every builder takes the jagged ``events.FatJet`` and returns a tuple of arrays with one row per
-jet (``ak.flatten`` over events), unstandardised; :func:`model_rows` makes the network's input
-of them on the numpy side.
+jet (``ak.flatten`` over events), unstandardised; :func:`network_input` makes the network's
+input of them on the numpy side, where tf_wrapper's ``numpy_call`` runs: a reshape for most,
+the scatter into pixels for ``deeptop_cnn``'s jet images, which awkward cannot do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
+from hepml_coffea.features.images import DEFAULT_HALF_WIDTH, DEFAULT_PIXELS
 from hepml_coffea.features.particles import DEFAULT_CLOUD_SIZE, DEFAULT_LIST_SIZE
 
 
@@ -92,9 +94,8 @@ def particle_cloud_and_msoftdrop(jets, size: int = DEFAULT_CLOUD_SIZE):
     return (ak.flatten(_cloud(jets, size), axis=1), msoftdrop[:, np.newaxis])
 
 
-def constituent_list(jets, size: int = DEFAULT_LIST_SIZE):
-    """(jets x ``size`` x 3,): (pT fraction, x, y) per constituent after DeepTop's centre, rotate
-    and flip, as ``hepml_coffea.features.particles.constituent_list`` once in a row."""
+def _oriented(jets):
+    """The jets' PF candidates and their pT with (x, y) after DeepTop's centre, rotate and flip."""
     pf, deta, dphi = _constituents(jets)
     weight = _float64(pf.pt)
     total = ak.sum(weight, axis=-1)
@@ -109,8 +110,55 @@ def constituent_list(jets, size: int = DEFAULT_LIST_SIZE):
     x, y = cos * x - sin * y, sin * x + cos * y
     x = ak.where(mean(x**3) < 0, -x, x)
     y = ak.where(mean(y**3) < 0, -y, y)
+    return pf, weight, x, y
+
+
+def constituent_list(jets, size: int = DEFAULT_LIST_SIZE):
+    """(jets x ``size`` x 3,): (pT fraction, x, y) per constituent after DeepTop's centre, rotate
+    and flip, as ``hepml_coffea.features.particles.constituent_list`` once in a row."""
+    _, weight, x, y = _oriented(jets)
     stacked = _stacked([weight / _float64(jets.pt), x, y], size)
     return (ak.values_astype(ak.flatten(stacked, axis=1), np.float32),)
+
+
+IMAGE_PAD = 256
+"""Constituents per jet kept for the images, padded to this (the generated samples have at most
+124; a clipped jet would change its image, and ``bench_backends.py`` compares scores first)."""
+
+
+def image_pixels(jets, size: int = IMAGE_PAD):
+    """(jets x ``size`` x 4,): per constituent its pixel of DeepTop's image
+    (``hepml_coffea.features.images``) and its weight in each channel, 0 outside the window.
+    Awkward cannot scatter into pixels; :func:`jet_images` does that on the numpy side."""
+    pf, weight, x, y = _oriented(jets)
+    width = 2 * DEFAULT_HALF_WIDTH / DEFAULT_PIXELS
+    column = np.floor((x + DEFAULT_HALF_WIDTH) / width)
+    row = np.floor((y + DEFAULT_HALF_WIDTH) / width)
+    inside = (column >= 0) & (column < DEFAULT_PIXELS) & (row >= 0) & (row < DEFAULT_PIXELS)
+    total = ak.sum(weight, axis=-1)
+    fraction = ak.where(inside, weight / ak.where(total > 0, total, 1.0), 0.0)
+    charged = pf.charge != 0
+    channels = [
+        ak.where(inside, row * DEFAULT_PIXELS + column, 0.0),
+        ak.where(charged, 0.0, fraction),
+        ak.where(charged, fraction, 0.0),
+        ak.values_astype(charged & inside, np.float64),
+    ]
+    return (ak.flatten(_stacked(channels, size), axis=1),)
+
+
+def jet_images(arrays: tuple[np.ndarray, ...], input_ndim: int) -> np.ndarray:
+    """(jets x pixels x pixels x 3) float32 images from :func:`image_pixels`: each channel's
+    weights summed into their pixels with one ``np.bincount``."""
+    (pixels,) = arrays
+    n_jets, n_pixels = len(pixels), DEFAULT_PIXELS * DEFAULT_PIXELS
+    index = (np.arange(n_jets)[:, np.newaxis] * n_pixels + pixels[..., 0].astype(np.int64)).ravel()
+    channels = [
+        np.bincount(index, pixels[..., 1 + c].ravel(), minlength=n_jets * n_pixels)
+        for c in range(pixels.shape[-1] - 1)
+    ]
+    images = np.stack(channels, axis=-1).reshape(n_jets, DEFAULT_PIXELS, DEFAULT_PIXELS, -1)
+    return images.astype(np.float32)
 
 
 def substructure(jets):
@@ -145,6 +193,14 @@ BUILDERS = {
     "pfn_md": particle_cloud,
     "pfn_ddt": particle_cloud_and_msoftdrop,
     "particlenet_lite": particle_cloud,
+    "deeptop_cnn": image_pixels,
 }
-"""hepml-coffea network -> its input built this way; ``deeptop_cnn``'s jet images have no
-awkward-only form (they scatter constituents into pixels)."""
+"""hepml-coffea network -> its input's arrays built this way."""
+
+NETWORK_INPUTS = {"deeptop_cnn": jet_images}
+"""Networks whose input the numpy side makes otherwise than :func:`model_rows`."""
+
+
+def network_input(name: str, arrays: tuple[np.ndarray, ...], input_ndim: int) -> np.ndarray:
+    """Network ``name``'s input from its builder's arrays (as numpy)."""
+    return NETWORK_INPUTS.get(name, model_rows)(arrays, input_ndim)

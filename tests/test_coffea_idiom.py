@@ -29,7 +29,7 @@ def _rows(name: str, events, input_ndim: int, compute: bool = False) -> np.ndarr
     arrays = IDIOM_MODULE.BUILDERS[name](events.FatJet)
     if compute:
         arrays = tuple(a.compute() for a in arrays)
-    return IDIOM_MODULE.model_rows(tuple(ak.to_numpy(a) for a in arrays), input_ndim)
+    return IDIOM_MODULE.network_input(name, tuple(ak.to_numpy(a) for a in arrays), input_ndim)
 
 
 @pytest.mark.parametrize("name", sorted(IDIOM_MODULE.BUILDERS))
@@ -44,7 +44,11 @@ def test_they_run_on_dask_awkward_events_as_tf_wrapper_needs(generated_ttbar_qcd
     path = generated_ttbar_qcd[0]
     eager = open_nanoaod(path, "eager", quiet=True)
     lazy = open_nanoaod(path, "dask", quiet=True)
-    for name in ("topodnn", "pfn_ddt"):  # a flattened row, and two arrays side by side
+    # a flattened row, two arrays side by side, and pixels scattered into images on the numpy side
+    for name, input_ndim in (("topodnn", 2), ("pfn_ddt", 2), ("deeptop_cnn", 4)):
         np.testing.assert_allclose(
-            _rows(name, lazy, 2, compute=True), _rows(name, eager, 2), rtol=1e-6, atol=1e-6
+            _rows(name, lazy, input_ndim, compute=True),
+            _rows(name, eager, input_ndim),
+            rtol=1e-6,
+            atol=1e-6,
         )
