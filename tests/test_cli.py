@@ -56,6 +56,45 @@ def test_run_writes_hists_and_cutflow(tmp_path, capsys):
     assert "cms: events 10" in capsys.readouterr().out
 
 
+#: what a run must not print: coffea's schema warnings and fileset advertisement, the
+#: scheduler's warning about keys sent twice, and any traceback
+RUN_NOISE = ("Missing cross-reference", "plain dict fileset", "Detected different", "Traceback")
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_run_shows_progress_and_no_noise_on_a_generated_sample(
+    executor, generated_ttbar_qcd, tmp_path, capfd
+):
+    fileset = tmp_path / "fileset.json"
+    fileset.write_text(json.dumps({"qcd": [str(generated_ttbar_qcd[1])]}))
+    with warnings.catch_warnings(record=True) as caught:  # warnings of this process
+        warnings.simplefilter("always")
+        code = main(
+            [
+                "run",
+                "--fileset",
+                str(fileset),
+                "--plugins",
+                "cutbased",
+                "--executor",
+                executor,
+                "--workers",
+                "1",
+                "--chunksize",
+                "100",
+                "--output",
+                str(tmp_path / "out.coffea"),
+            ]
+        )
+    captured = capfd.readouterr()  # worker processes' output too
+    assert code == 0, captured.err
+    assert "qcd: events 400" in captured.out
+    # coffea's bars say "Processing"; distributed's says "Completed"
+    assert ("Completed" if executor == "dask" else "Processing") in captured.out + captured.err
+    printed = captured.out + captured.err + "\n".join(str(w.message) for w in caught)
+    assert not [noise for noise in RUN_NOISE if noise in printed], printed
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
