@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 
 from coffea import processor
-from distributed import Client, LocalCluster
+from distributed import Client
 from hepml_processors import TaggingProcessor
 
-from hepml_coffea.execution import normalise_fileset, run_processor
+from hepml_coffea.execution import local_cluster, normalise_fileset, run_processor
 from hepml_coffea.samples.cache import cache_dir, cached_sample
 
 
@@ -82,9 +82,7 @@ class CoffeaOnly(processor.ProcessorABC):
 
 def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int) -> dict:
     fileset = normalise_fileset({"qcd": files})
-    with LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with local_cluster(workers) as cluster:  # the cluster run_processor starts
         start = time.perf_counter()
         output = run_processor(
             TaggingProcessor(plugins) if plugins else CoffeaOnly(),

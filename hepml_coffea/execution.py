@@ -115,7 +115,7 @@ def run_processor(
 
     ``iterative`` and ``futures`` use ``processor.Runner``; ``dask`` uses ``apply_to_fileset``
     and one ``Client.compute`` on a ``distributed`` scheduler: the one at ``scheduler`` if given,
-    else a ``LocalCluster`` of ``workers`` single-threaded processes started for this run.
+    else :func:`local_cluster`, started for this run.
     """
     if executor not in EXECUTORS:
         raise ConfigurationError(
@@ -193,21 +193,31 @@ def _silence_distributed_logs() -> None:
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
+def local_cluster(workers: int):
+    """The ``distributed.LocalCluster`` a dask run starts without a scheduler: ``workers``
+    single-threaded processes, no dashboard, and so no statistical profiler either. The profiler
+    samples every worker's stack every 10 ms for the dashboard and keeps up to 1,000 one-second
+    profiles; with no dashboard to show them they were the only live memory a worker gained per
+    chunk (benchmarks/README.md, worker memory)."""
+    import dask
+    from distributed import LocalCluster
+
+    # the nannies hand the workers the configuration current when they are made
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+
+
 def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, schema, progress):
     import awkward as ak
     import dask
     from coffea.dataset_tools import DataGroupSpec, apply_to_fileset, preprocess
     from dask.base import unpack_collections
-    from distributed import Client, LocalCluster
+    from distributed import Client
     from distributed import progress as show_progress
 
-    cluster = (
-        None
-        if scheduler
-        else LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-    )
+    cluster = None if scheduler else local_cluster(workers)
     # The client is made the scheduler only inside this block (preprocess computes on it): as a
     # process-wide default it outlived the run (dask's config kept "dask.distributed"), and later
     # computes failed. The progress bar, which looks for a default client, is given it.

@@ -12,7 +12,7 @@ from hepml_processors import TaggingProcessor
 
 from hepml_coffea import ConfigurationError, FilesetError, InputFileError, runtime
 from hepml_coffea.data import cms_file
-from hepml_coffea.execution import normalise_fileset, run_processor, runner_fileset
+from hepml_coffea.execution import local_cluster, normalise_fileset, run_processor, runner_fileset
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +113,18 @@ def test_local_dask_executor_without_scheduler_matches(fileset, reference):
     )
     assert output["cutflow"] == reference["cutflow"]
     assert output["hists"]["cutbased_top"] == reference["hists"]["cutbased_top"]
+
+
+def _profiler_enabled() -> bool:
+    import dask
+
+    return dask.config.get("distributed.worker.profile.enabled")
+
+
+def test_the_local_cluster_runs_its_workers_without_the_dashboards_profiler():
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        assert list(client.run(_profiler_enabled).values()) == [False]
+    assert _profiler_enabled(), "the setting leaked out of the cluster's creation"
 
 
 def test_bad_filesets_and_options_are_refused(tmp_path):
