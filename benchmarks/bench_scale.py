@@ -4,9 +4,12 @@ One generated QCD sample (cached) is listed under many file names (symbolic link
 million events cost one generation; every chunk is read, decompressed and scored for real.
 For each configuration the tagging processor runs through coffea's ``apply_to_fileset`` on a
 fresh cluster; reported are events/s (wall time of the whole run, graph building included) and
-each worker's peak resident memory (``getrusage``), its resident memory after the run, and
-that after ``malloc_trim`` (freed heap handed back), so memory can be compared between a run of
-10 and of 100 chunks per worker, and throughput between 1 and 2 workers::
+each worker's peak resident memory (``VmHWM``), its resident memory after the run, and
+that after ``malloc_trim`` (freed heap handed back), and the most tasks it held at once, so
+memory can be compared between a run of 10 and of 100 chunks per worker, and throughput between
+1 and 2 workers. For each number of files it also prints what the graph's task specifications
+take: pickled, as the scheduler sends them, and unpickled each on its own, as a worker holds
+them (``--no-specs`` skips it)::
 
     python benchmarks/bench_scale.py                      # 10 and 100 files, 1 and 2 workers
     python benchmarks/bench_scale.py --files 10 100 --workers 1 2 --plugins cutbased,pfn
@@ -18,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import time
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from coffea import processor
 from distributed import Client
 from hepml_processors import TaggingProcessor
 
-from hepml_coffea.execution import local_cluster, normalise_fileset, run_processor
+from hepml_coffea.execution import dask_graph, local_cluster, normalise_fileset, run_processor
 from hepml_coffea.samples.cache import cache_dir, cached_sample
 
 
@@ -44,7 +46,13 @@ def linked_files(source: Path, n_files: int) -> list[str]:
 
 
 def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kiB
+    """The process's own peak resident memory (Linux's ``VmHWM``). Not ``getrusage``: Linux
+    carries ``ru_maxrss`` across the fork and exec that start a worker, so it reported the
+    client's memory at the time the cluster started whenever that was larger."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kiB
+    raise RuntimeError("no VmHWM in /proc/self/status: the peak is measured on Linux only")
 
 
 def _rss_mib() -> float:
@@ -62,6 +70,61 @@ def _trimmed_rss_mib() -> float:
     gc.collect()
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     return _rss_mib()
+
+
+def _watch_held_tasks(dask_worker) -> None:
+    """Record the most tasks ``dask_worker`` knows at once (sampled every 20 ms, in a thread):
+    a worker keeps a finished task's state, its specification included, while a task that
+    depends on it is still known."""
+    import threading
+
+    dask_worker.most_tasks_held = 0
+
+    def watch():
+        while True:
+            dask_worker.most_tasks_held = max(
+                dask_worker.most_tasks_held, len(dask_worker.state.tasks)
+            )
+            time.sleep(0.02)
+
+    threading.Thread(target=watch, daemon=True, name="bench-scale-task-watch").start()
+
+
+def _most_tasks_held(dask_worker) -> int:
+    return dask_worker.most_tasks_held
+
+
+def task_spec_memory(files: list[str], plugins: list[str], chunksize: int) -> dict:
+    """Tasks of the optimised graph of a run over ``files``, their specifications' pickled
+    bytes, and the Python memory (``tracemalloc``) of all of them unpickled one by one."""
+    import gc
+    import pickle
+    import tracemalloc
+
+    import cloudpickle
+    import dask
+    from dask.base import unpack_collections
+
+    processor_instance = TaggingProcessor(plugins) if plugins else CoffeaOnly()
+    graph, reports = dask_graph(
+        processor_instance, normalise_fileset({"qcd": files}), chunksize=chunksize
+    )
+    collections, _ = unpack_collections(graph, reports, traverse=True)
+    tasks = {}
+    for collection in dask.optimize(*collections):
+        tasks.update(dict(collection.__dask_graph__()))
+    pickled = [cloudpickle.dumps(task) for task in tasks.values()]
+    gc.collect()
+    tracemalloc.start()
+    held = [pickle.loads(blob) for blob in pickled]
+    unpickled, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del held
+    return {
+        "tasks": len(tasks),
+        "pickled_mib": sum(map(len, pickled)) / 2**20,
+        "unpickled_mib": unpickled / 2**20,
+    }
 
 
 class CoffeaOnly(processor.ProcessorABC):
@@ -83,6 +146,8 @@ class CoffeaOnly(processor.ProcessorABC):
 def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int) -> dict:
     fileset = normalise_fileset({"qcd": files})
     with local_cluster(workers) as cluster:  # the cluster run_processor starts
+        with Client(cluster) as client:
+            client.run(_watch_held_tasks)
         start = time.perf_counter()
         output = run_processor(
             TaggingProcessor(plugins) if plugins else CoffeaOnly(),
@@ -97,6 +162,7 @@ def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int)
             peaks = sorted(client.run(_peak_rss_mib).values())
             after = sorted(client.run(_rss_mib).values())
             trimmed = sorted(client.run(_trimmed_rss_mib).values())
+            held = sorted(client.run(_most_tasks_held).values())
     events = output["cutflow"]["qcd"]["events"]
     return {
         "events": events,
@@ -104,6 +170,7 @@ def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int)
         "peak_rss_mib": peaks,
         "rss_after_mib": after,
         "rss_trimmed_mib": trimmed,
+        "most_tasks_held": held,
     }
 
 
@@ -121,6 +188,9 @@ def main() -> None:
         help="comma-separated plugins; 'none' for coffea alone (one histogram, no plugin)",
     )
     parser.add_argument("--seed", type=int, default=202, help="seed of the QCD sample")
+    parser.add_argument(
+        "--no-specs", action="store_true", help="skip measuring the task specifications' memory"
+    )
     args = parser.parse_args()
     plugins = [] if args.plugins == "none" else args.plugins.split(",")
     source = cached_sample("qcd", args.events_per_file, seed=args.seed, jobs=2, progress=True)
@@ -131,20 +201,29 @@ def main() -> None:
     print(
         f"{'files':>6} {'workers':>7} {'chunks':>7} {'events':>9} {'seconds':>8} "
         f"{'events/s':>9} {'peak RSS per worker [MiB]':>26} {'RSS after the run [MiB]':>24}"
-        f" {'after malloc_trim [MiB]':>24}"
+        f" {'after malloc_trim [MiB]':>24} {'most tasks held':>16}"
     )
     for n_files in args.files:
         files = linked_files(source, n_files)
+        if not args.no_specs:
+            specs = task_spec_memory(files, plugins, args.chunksize)
+            print(
+                f"{n_files:>6} files: {specs['tasks']} tasks, specifications"
+                f" {specs['pickled_mib']:.1f} MiB pickled, {specs['unpickled_mib']:.1f} MiB"
+                " unpickled one by one",
+                flush=True,
+            )
         for workers in args.workers:
             result = run_once(files, plugins, workers, args.chunksize)
             chunks = n_files * -(-args.events_per_file // args.chunksize)
             peaks = ", ".join(f"{peak:.0f}" for peak in result["peak_rss_mib"])
             after = ", ".join(f"{rss:.0f}" for rss in result["rss_after_mib"])
             trimmed = ", ".join(f"{rss:.0f}" for rss in result["rss_trimmed_mib"])
+            held = ", ".join(str(n) for n in result["most_tasks_held"])
             print(
                 f"{n_files:>6} {workers:>7} {chunks:>7} {result['events']:>9} "
                 f"{result['seconds']:>8.1f} {result['events'] / result['seconds']:>9.0f} "
-                f"{peaks:>26} {after:>24} {trimmed:>24}",
+                f"{peaks:>26} {after:>24} {trimmed:>24} {held:>16}",
                 flush=True,
             )
 

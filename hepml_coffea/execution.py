@@ -195,10 +195,9 @@ def _silence_distributed_logs() -> None:
 
 def local_cluster(workers: int):
     """The ``distributed.LocalCluster`` a dask run starts without a scheduler: ``workers``
-    single-threaded processes, no dashboard, and so no statistical profiler either. The profiler
-    samples every worker's stack every 10 ms for the dashboard and keeps up to 1,000 one-second
-    profiles; with no dashboard to show them they were the only live memory a worker gained per
-    chunk (benchmarks/README.md, worker memory)."""
+    single-threaded processes and no dashboard, so no statistical profiler either: it samples
+    every worker's stack every 10 ms to draw the dashboard's profile, and keeps up to 1,000
+    one-second profiles, for a page this cluster does not serve."""
     import dask
     from distributed import LocalCluster
 
@@ -209,10 +208,32 @@ def local_cluster(workers: int):
         )
 
 
+def dask_graph(
+    processor_instance: processor.ProcessorABC,
+    fileset: Mapping[str, Mapping[str, Any]],
+    *,
+    chunksize: int,
+    schema: type = SCHEMAS["pfnano"],
+) -> tuple[dict, dict]:
+    """The task graphs of a dask run, not computed: the processor's output and the read report
+    per dataset (``apply_to_fileset``). Preprocessing reads every file's metadata, on the
+    current dask scheduler."""
+    from coffea.dataset_tools import DataGroupSpec, apply_to_fileset, preprocess
+
+    # a DataGroupSpec, not the plain dict coffea would print an advertisement for
+    preprocessed, _ = preprocess(DataGroupSpec.model_validate(fileset), step_size=chunksize)
+    # a read that fails leaves an empty partition and a line in the report, naming its file
+    return apply_to_fileset(
+        processor_instance,
+        preprocessed,
+        schemaclass=schema,
+        uproot_options={"allow_read_errors_with_report": (Exception,)},
+    )
+
+
 def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, schema, progress):
     import awkward as ak
     import dask
-    from coffea.dataset_tools import DataGroupSpec, apply_to_fileset, preprocess
     from dask.base import unpack_collections
     from distributed import Client
     from distributed import progress as show_progress
@@ -226,14 +247,8 @@ def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, sch
         dask.config.set(scheduler=client),
     ):
         try:
-            # a DataGroupSpec, not the plain dict coffea would print an advertisement for
-            preprocessed, _ = preprocess(DataGroupSpec.model_validate(fileset), step_size=chunksize)
-            # a read that fails leaves an empty partition and a line in the report, naming its file
-            graph, reports = apply_to_fileset(
-                processor_instance,
-                preprocessed,
-                schemaclass=schema,
-                uproot_options={"allow_read_errors_with_report": (Exception,)},
+            graph, reports = dask_graph(
+                processor_instance, fileset, chunksize=chunksize, schema=schema
             )
             # One submission, then a gather: persisting first and computing the persisted
             # collections sent every key twice, which the scheduler logs as a possible deadlock.
