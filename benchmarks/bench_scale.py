@@ -5,7 +5,8 @@ million events cost one generation; every chunk is read, decompressed and scored
 For each configuration the tagging processor runs through coffea's ``apply_to_fileset`` on a
 fresh cluster; reported are events/s (wall time of the whole run, graph building included) and
 each worker's peak resident memory (``VmHWM``), its resident memory after the run, and
-that after ``malloc_trim`` (freed heap handed back), and the most tasks it held at once, so
+that after ``malloc_trim`` (freed heap handed back), the arenas of Python's allocator against
+the blocks live objects use in them, and the most tasks it held at once, so
 memory can be compared between a run of 10 and of 100 chunks per worker, and throughput between
 1 and 2 workers. For each number of files it also prints what the graph's task specifications
 take: pickled, as the scheduler sends them, and unpickled each on its own, as a worker holds
@@ -127,6 +128,34 @@ def task_spec_memory(files: list[str], plugins: list[str], chunksize: int) -> di
     }
 
 
+def _python_heap_mib() -> tuple[float, float]:
+    """Memory of Python's small-object allocator after a garbage collection: its arenas, and
+    the blocks in them that live objects use (``sys._debugmallocstats``, which writes to the
+    C-level stderr). Arenas far above the live blocks are fragmentation: an arena is returned
+    only when every object in it is gone."""
+    import gc
+    import re
+    import sys
+    import tempfile
+
+    gc.collect()
+    with tempfile.TemporaryFile(mode="w+") as report:
+        saved = os.dup(2)
+        os.dup2(report.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        report.seek(0)
+        text = report.read()
+    arenas = re.search(r"(\d+) arenas \* \d+ bytes/arena\s+=\s+([\d,]+)", text)
+    live = re.search(r"# bytes in allocated blocks\s+=\s+([\d,]+)", text)
+    return int(arenas.group(2).replace(",", "")) / 2**20, int(
+        live.group(1).replace(",", "")
+    ) / 2**20
+
+
 class CoffeaOnly(processor.ProcessorABC):
     """The baseline: coffea reading the same chunks and filling one histogram, no hepml-coffea
     plugin, so that what coffea, dask and uproot cost per chunk can be told from ours."""
@@ -163,6 +192,7 @@ def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int)
             after = sorted(client.run(_rss_mib).values())
             trimmed = sorted(client.run(_trimmed_rss_mib).values())
             held = sorted(client.run(_most_tasks_held).values())
+            heaps = sorted(client.run(_python_heap_mib).values())
     events = output["cutflow"]["qcd"]["events"]
     return {
         "events": events,
@@ -171,6 +201,7 @@ def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int)
         "rss_after_mib": after,
         "rss_trimmed_mib": trimmed,
         "most_tasks_held": held,
+        "python_heap_mib": heaps,
     }
 
 
@@ -202,6 +233,7 @@ def main() -> None:
         f"{'files':>6} {'workers':>7} {'chunks':>7} {'events':>9} {'seconds':>8} "
         f"{'events/s':>9} {'peak RSS per worker [MiB]':>26} {'RSS after the run [MiB]':>24}"
         f" {'after malloc_trim [MiB]':>24} {'most tasks held':>16}"
+        f" {'Python heap: arenas / live [MiB]':>33}"
     )
     for n_files in args.files:
         files = linked_files(source, n_files)
@@ -220,10 +252,13 @@ def main() -> None:
             after = ", ".join(f"{rss:.0f}" for rss in result["rss_after_mib"])
             trimmed = ", ".join(f"{rss:.0f}" for rss in result["rss_trimmed_mib"])
             held = ", ".join(str(n) for n in result["most_tasks_held"])
+            heap = ", ".join(
+                f"{arenas:.0f} / {live:.0f}" for arenas, live in result["python_heap_mib"]
+            )
             print(
                 f"{n_files:>6} {workers:>7} {chunks:>7} {result['events']:>9} "
                 f"{result['seconds']:>8.1f} {result['events'] / result['seconds']:>9.0f} "
-                f"{peaks:>26} {after:>24} {trimmed:>24} {held:>16}",
+                f"{peaks:>26} {after:>24} {trimmed:>24} {held:>16} {heap:>33}",
                 flush=True,
             )
 
