@@ -56,6 +56,32 @@ def test_run_writes_hists_and_cutflow(tmp_path, capsys):
     assert "cms: events 10" in capsys.readouterr().out
 
 
+def _run_cli(fileset: dict, executor: str, tmp_path, *options: str) -> tuple[int, list]:
+    """``hepml-coffea run`` of ``cutbased`` over ``fileset`` on one worker: the exit code and
+    the warnings this process raised."""
+    path = tmp_path / "fileset.json"
+    path.write_text(json.dumps(fileset))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(
+            [
+                "run",
+                "--fileset",
+                str(path),
+                "--plugins",
+                "cutbased",
+                "--executor",
+                executor,
+                "--workers",
+                "1",
+                "--output",
+                str(tmp_path / "out.coffea"),
+                *options,
+            ]
+        )
+    return code, caught
+
+
 #: what a run must not print: coffea's schema warnings and fileset advertisement, the
 #: scheduler's warning about keys sent twice, and any traceback
 RUN_NOISE = ("Missing cross-reference", "plain dict fileset", "Detected different", "Traceback")
@@ -65,27 +91,9 @@ RUN_NOISE = ("Missing cross-reference", "plain dict fileset", "Detected differen
 def test_run_shows_progress_and_no_noise_on_a_generated_sample(
     executor, generated_ttbar_qcd, tmp_path, capfd
 ):
-    fileset = tmp_path / "fileset.json"
-    fileset.write_text(json.dumps({"qcd": [str(generated_ttbar_qcd[1])]}))
-    with warnings.catch_warnings(record=True) as caught:  # warnings of this process
-        warnings.simplefilter("always")
-        code = main(
-            [
-                "run",
-                "--fileset",
-                str(fileset),
-                "--plugins",
-                "cutbased",
-                "--executor",
-                executor,
-                "--workers",
-                "1",
-                "--chunksize",
-                "100",
-                "--output",
-                str(tmp_path / "out.coffea"),
-            ]
-        )
+    code, caught = _run_cli(
+        {"qcd": [str(generated_ttbar_qcd[1])]}, executor, tmp_path, "--chunksize", "100"
+    )
     captured = capfd.readouterr()  # worker processes' output too
     assert code == 0, captured.err
     assert "qcd: events 400" in captured.out
@@ -121,28 +129,9 @@ def test_run_with_missing_fileset(tmp_path, capsys):
 def _run_on_broken_input(kind, executor, tmp_path, capfd):
     """Exit code, stderr (of this process and of any worker) and retry warnings of `run`."""
     path, tree = broken_input(kind, tmp_path)
-    fileset = tmp_path / "fileset.json"
-    fileset.write_text(json.dumps({"ttbar": {"files": {str(path): tree}}}))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        code = main(
-            [
-                "run",
-                "--fileset",
-                str(fileset),
-                "--plugins",
-                "cutbased",
-                "--executor",
-                executor,
-                "--workers",
-                "1",
-                "--chunksize",
-                "4",
-                "--quiet",
-                "--output",
-                str(tmp_path / "out.coffea"),
-            ]
-        )
+    code, caught = _run_cli(
+        {"ttbar": {"files": {str(path): tree}}}, executor, tmp_path, "--chunksize", "4", "--quiet"
+    )
     retries = [str(w.message) for w in caught if "Performed attempt" in str(w.message)]
     return path, code, capfd.readouterr().err, retries
 
