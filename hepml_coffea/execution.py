@@ -15,13 +15,16 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coffea import processor
 from coffea.nanoevents import NanoAODSchema, PFNanoAODSchema
 
 from hepml_coffea.errors import ConfigurationError, FilesetError, InputFileError, our_error
 from hepml_coffea.inputs import REMAKE, check_fileset, is_remote, one_line
+
+if TYPE_CHECKING:
+    from distributed import LocalCluster
 
 EXECUTORS = ("iterative", "futures", "dask")
 
@@ -193,7 +196,7 @@ def _silence_distributed_logs() -> None:
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
-def local_cluster(workers: int):
+def local_cluster(workers: int) -> LocalCluster:
     """The ``distributed.LocalCluster`` a dask run starts without a scheduler: ``workers``
     single-threaded processes and no dashboard, so no statistical profiler either: it samples
     every worker's stack every 10 ms to draw the dashboard's profile, and keeps up to 1,000
