@@ -106,9 +106,8 @@ def task_spec_memory(files: list[str], plugins: list[str], chunksize: int) -> di
     import dask
     from dask.base import unpack_collections
 
-    processor_instance = TaggingProcessor(plugins) if plugins else CoffeaOnly()
     graph, reports = dask_graph(
-        processor_instance, normalise_fileset({"qcd": files}), chunksize=chunksize
+        _processor(plugins), normalise_fileset({"qcd": files}), chunksize=chunksize
     )
     collections, _ = unpack_collections(graph, reports, traverse=True)
     tasks = {}
@@ -172,6 +171,11 @@ class CoffeaOnly(processor.ProcessorABC):
         return accumulator
 
 
+def _processor(plugins: list[str]) -> processor.ProcessorABC:
+    """The tagging processor with ``plugins``, or coffea alone without any."""
+    return TaggingProcessor(plugins) if plugins else CoffeaOnly()
+
+
 def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int) -> dict:
     fileset = normalise_fileset({"qcd": files})
     with local_cluster(workers) as cluster:  # the cluster run_processor starts
@@ -179,7 +183,7 @@ def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int)
             client.run(_watch_held_tasks)
         start = time.perf_counter()
         output = run_processor(
-            TaggingProcessor(plugins) if plugins else CoffeaOnly(),
+            _processor(plugins),
             fileset,
             executor="dask",
             scheduler=cluster.scheduler_address,

@@ -95,7 +95,8 @@ def particle_cloud_and_msoftdrop(jets, size: int = DEFAULT_CLOUD_SIZE):
 
 
 def _oriented(jets):
-    """The jets' PF candidates and their pT with (x, y) after DeepTop's centre, rotate and flip."""
+    """The jets' PF candidates, their pT, each jet's total constituent pT (1 where it is 0), and
+    (x, y) after DeepTop's centre, rotate and flip."""
     pf, deta, dphi = _constituents(jets)
     weight = _float64(pf.pt)
     total = ak.sum(weight, axis=-1)
@@ -110,13 +111,13 @@ def _oriented(jets):
     x, y = cos * x - sin * y, sin * x + cos * y
     x = ak.where(mean(x**3) < 0, -x, x)
     y = ak.where(mean(y**3) < 0, -y, y)
-    return pf, weight, x, y
+    return pf, weight, total, x, y
 
 
 def constituent_list(jets, size: int = DEFAULT_LIST_SIZE):
     """(jets x ``size`` x 3,): (pT fraction, x, y) per constituent after DeepTop's centre, rotate
     and flip, as ``hepml_coffea.features.particles.constituent_list`` once in a row."""
-    _, weight, x, y = _oriented(jets)
+    _, weight, _, x, y = _oriented(jets)
     stacked = _stacked([weight / _float64(jets.pt), x, y], size)
     return (ak.values_astype(ak.flatten(stacked, axis=1), np.float32),)
 
@@ -130,13 +131,12 @@ def image_pixels(jets, size: int = IMAGE_PAD):
     """(jets x ``size`` x 4,): per constituent its pixel of DeepTop's image
     (``hepml_coffea.features.images``) and its weight in each channel, 0 outside the window.
     Awkward cannot scatter into pixels; :func:`jet_images` does that on the numpy side."""
-    pf, weight, x, y = _oriented(jets)
+    pf, weight, total, x, y = _oriented(jets)
     width = 2 * DEFAULT_HALF_WIDTH / DEFAULT_PIXELS
     column = np.floor((x + DEFAULT_HALF_WIDTH) / width)
     row = np.floor((y + DEFAULT_HALF_WIDTH) / width)
     inside = (column >= 0) & (column < DEFAULT_PIXELS) & (row >= 0) & (row < DEFAULT_PIXELS)
-    total = ak.sum(weight, axis=-1)
-    fraction = ak.where(inside, weight / ak.where(total > 0, total, 1.0), 0.0)
+    fraction = ak.where(inside, weight / total, 0.0)
     charged = pf.charge != 0
     channels = [
         ak.where(inside, row * DEFAULT_PIXELS + column, 0.0),
