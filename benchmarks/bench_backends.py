@@ -22,7 +22,7 @@ ones are computed (read included) by every call, on dask's threaded scheduler.
     python benchmarks/bench_backends.py [--repeats 5] [--sizes 1 10 1000 1025 2049 10000 100000]
         [--networks pfn,particlenet_lite] [--model-networks pfn] [--events 5000]
         [--modes eager virtual dask] [--max-call-seconds 4] [--floor-max-rows NETWORK=ROWS]
-        [--threads N] [--skip-model] [--skip-attach]
+        [--threads N] [--batch-sizes 1024 16384] [--skip-model] [--skip-attach]
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def model_alone(
     repeats: int,
     max_call_seconds: float,
     floor_max_rows: int | None = None,
+    batch_sizes: tuple[int, ...] = (),
 ) -> None:
     import tensorflow as tf
 
@@ -95,9 +96,14 @@ def model_alone(
     print(f"\n## model alone: {name} ({keras_model.parameter_count} parameters)")
     print(
         "rows | ours keras [ms] | ours onnx [ms] | old padded [ms] | floor predict_on_batch |"
-        " floor tf.function | floor model(x) | keras/floor | onnx/floor | old/floor | rows/s keras, onnx"
+        " floor tf.function | floor model(x)"
+        + "".join(f" | keras batch {b} [ms]" for b in batch_sizes)
+        + " | keras/floor | onnx/floor | old/floor"
+        + "".join(f" | keras batch {b}/floor" for b in batch_sizes)
+        + " | rows/s keras, onnx"
     )
     rate, floor_per_row = None, None
+    batched = [f"batch {b}" for b in batch_sizes]
     for n in sizes:
         if rate is not None and n / rate > max_call_seconds:
             print(f"{n} | skipped: one call would take about {n / rate:.0f} s")
@@ -111,6 +117,10 @@ def model_alone(
             "pob": lambda x=x: model.predict_on_batch(x),
             "tff": lambda x=x: np.asarray(floor_function(x)),
             "call": lambda x=x: np.asarray(model(x, training=False)),
+            **{
+                f"batch {b}": lambda raw=raw, b=b: keras_model.predict(raw, batch_size=b)
+                for b in batch_sizes
+            },
         }
         # same computation on every variant, to 1e-4: the batch length changes the order of
         # float sums (tests/test_onnx.py holds the two backends to 1e-5)
@@ -130,10 +140,13 @@ def model_alone(
         print(
             f"{n} | "
             + " | ".join(
-                summary(times[k]) if k in times else "-" for k in ("keras", "onnx", "old", *FLOORS)
+                summary(times[k]) if k in times else "-"
+                for k in ("keras", "onnx", "old", *FLOORS, *batched)
             )
-            + f" | {medians['keras'] / floor:.2f}{mark} | {medians['onnx'] / floor:.2f}{mark}"
-            f" | {medians['old'] / floor:.2f}{mark} | {rate:,.0f}, {n / medians['onnx']:,.0f}"
+            + "".join(
+                f" | {medians[k] / floor:.2f}{mark}" for k in ("keras", "onnx", "old", *batched)
+            )
+            + f" | {rate:,.0f}, {n / medians['onnx']:,.0f}"
         )
 
 
@@ -280,6 +293,14 @@ def main() -> None:
         " at once); above, ratios marked * compare with the best floor's time per row at the"
         " largest size it ran",
     )
+    parser.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also time the Keras backend with these batch sizes (the default is the card's or"
+        " the runtime's)",
+    )
     parser.add_argument("--skip-attach", action="store_true")
     parser.add_argument("--skip-model", action="store_true")
     parser.add_argument("--modes", nargs="+", default=["eager", "virtual", "dask"])
@@ -306,7 +327,14 @@ def main() -> None:
     }
     model_names = args.model_networks.split(",") if args.model_networks else names
     for name in model_names if not args.skip_model else ():
-        model_alone(name, args.sizes, args.repeats, args.max_call_seconds, floor_max_rows.get(name))
+        model_alone(
+            name,
+            args.sizes,
+            args.repeats,
+            args.max_call_seconds,
+            floor_max_rows.get(name),
+            tuple(args.batch_sizes),
+        )
     if not args.skip_attach:
         attach_compared(names, args.events, args.repeats, args.modes)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")

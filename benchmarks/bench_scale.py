@@ -8,13 +8,15 @@ each worker's peak resident memory (``VmHWM``), its resident memory after the ru
 that after ``malloc_trim`` (freed heap handed back), the arenas of Python's allocator against
 the blocks live objects use in them, and the most tasks it held at once, so
 memory can be compared between a run of 10 and of 100 chunks per worker, and throughput between
-1 and 2 workers. For each number of files it also prints what the graph's task specifications
+1 and 2 workers; ``--chunks-per-submission`` compares how many chunks each ``Client.compute``
+of the run holds (``--rounds`` repeats every variant, interleaved, after one untimed run). For each number of files it also prints what the graph's task specifications
 take: pickled, as the scheduler sends them, and unpickled each on its own, as a worker holds
 them (``--no-specs`` skips it)::
 
     python benchmarks/bench_scale.py                      # 10 and 100 files, 1 and 2 workers
     python benchmarks/bench_scale.py --files 10 100 --workers 1 2 --plugins cutbased,pfn
     python benchmarks/bench_scale.py --files 10 100 --workers 1 --plugins none   # coffea alone
+    python benchmarks/bench_scale.py --chunks-per-submission default 0 --rounds 2 --no-specs
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -29,7 +32,13 @@ from coffea import processor
 from distributed import Client
 from hepml_processors import TaggingProcessor
 
-from hepml_coffea.execution import dask_graph, local_cluster, normalise_fileset, run_processor
+from hepml_coffea.execution import (
+    dask_graph,
+    local_cluster,
+    normalise_fileset,
+    preprocessed,
+    run_processor,
+)
 from hepml_coffea.samples.cache import cache_dir, cached_sample
 
 
@@ -106,9 +115,9 @@ def task_spec_memory(files: list[str], plugins: list[str], chunksize: int) -> di
     import dask
     from dask.base import unpack_collections
 
-    graph, reports = dask_graph(
-        _processor(plugins), normalise_fileset({"qcd": files}), chunksize=chunksize
-    )
+    with dask.config.set(scheduler="threads"):
+        whole = preprocessed(normalise_fileset({"qcd": files}), chunksize=chunksize)
+    graph, reports = dask_graph(_processor(plugins), whole)
     collections, _ = unpack_collections(graph, reports, traverse=True)
     tasks = {}
     for collection in dask.optimize(*collections):
@@ -176,7 +185,13 @@ def _processor(plugins: list[str]) -> processor.ProcessorABC:
     return TaggingProcessor(plugins) if plugins else CoffeaOnly()
 
 
-def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int) -> dict:
+def run_once(
+    files: list[str],
+    plugins: list[str],
+    workers: int,
+    chunksize: int,
+    chunks_per_submission: int | None = None,
+) -> dict:
     fileset = normalise_fileset({"qcd": files})
     with local_cluster(workers) as cluster:  # the cluster run_processor starts
         with Client(cluster) as client:
@@ -189,6 +204,7 @@ def run_once(files: list[str], plugins: list[str], workers: int, chunksize: int)
             scheduler=cluster.scheduler_address,
             chunksize=chunksize,
             progress=False,
+            chunks_per_submission=chunks_per_submission,
         )
         seconds = time.perf_counter() - start
         with Client(cluster) as client:
@@ -226,6 +242,16 @@ def main() -> None:
     parser.add_argument(
         "--no-specs", action="store_true", help="skip measuring the task specifications' memory"
     )
+    parser.add_argument(
+        "--chunks-per-submission",
+        nargs="+",
+        default=["default"],
+        help="chunks per Client.compute of run_processor: 'default' (its choice), a number, or 0"
+        " (all at once); several are run in turn, in every round",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times every configuration runs, interleaved"
+    )
     args = parser.parse_args()
     plugins = [] if args.plugins == "none" else args.plugins.split(",")
     source = cached_sample("qcd", args.events_per_file, seed=args.seed, jobs=2, progress=True)
@@ -234,11 +260,12 @@ def main() -> None:
         f"sample {source.name}; plugins {args.plugins}; {args.chunksize} events per chunk"
     )
     print(
-        f"{'files':>6} {'workers':>7} {'chunks':>7} {'events':>9} {'seconds':>8} "
-        f"{'events/s':>9} {'peak RSS per worker [MiB]':>26} {'RSS after the run [MiB]':>24}"
-        f" {'after malloc_trim [MiB]':>24} {'most tasks held':>16}"
-        f" {'Python heap: arenas / live [MiB]':>33}"
+        f"{'files':>6} {'workers':>7} {'per submission':>14} {'chunks':>7} {'events':>9}"
+        f" {'seconds':>8} {'events/s':>9} {'peak RSS per worker [MiB]':>26}"
+        f" {'RSS after the run [MiB]':>24} {'after malloc_trim [MiB]':>24}"
+        f" {'most tasks held':>16} {'Python heap: arenas / live [MiB]':>33}"
     )
+    summaries = []
     for n_files in args.files:
         files = linked_files(source, n_files)
         if not args.no_specs:
@@ -250,21 +277,46 @@ def main() -> None:
                 flush=True,
             )
         for workers in args.workers:
-            result = run_once(files, plugins, workers, args.chunksize)
-            chunks = n_files * -(-args.events_per_file // args.chunksize)
-            peaks = ", ".join(f"{peak:.0f}" for peak in result["peak_rss_mib"])
-            after = ", ".join(f"{rss:.0f}" for rss in result["rss_after_mib"])
-            trimmed = ", ".join(f"{rss:.0f}" for rss in result["rss_trimmed_mib"])
-            held = ", ".join(str(n) for n in result["most_tasks_held"])
-            heap = ", ".join(
-                f"{arenas:.0f} / {live:.0f}" for arenas, live in result["python_heap_mib"]
-            )
-            print(
-                f"{n_files:>6} {workers:>7} {chunks:>7} {result['events']:>9} "
-                f"{result['seconds']:>8.1f} {result['events'] / result['seconds']:>9.0f} "
-                f"{peaks:>26} {after:>24} {trimmed:>24} {held:>16} {heap:>33}",
-                flush=True,
-            )
+            runs: dict[str, list[dict]] = {variant: [] for variant in args.chunks_per_submission}
+            # untimed: the first run of a configuration was 30-50 % slower than the next ones,
+            # whichever variant it was (the files' pages, the client's first graph)
+            run_once(files, plugins, workers, args.chunksize)
+            for _ in range(args.rounds):
+                for variant in args.chunks_per_submission:
+                    per_submission = None if variant == "default" else int(variant)
+                    result = run_once(files, plugins, workers, args.chunksize, per_submission)
+                    runs[variant].append(result)
+                    print_run(n_files, workers, variant, args, result)
+            summaries += [summary(n_files, workers, v, r) for v, r in runs.items()]
+    if args.rounds > 1:
+        print("\nmedian [min-max] over the rounds")
+        print("\n".join(summaries))
+
+
+def print_run(n_files: int, workers: int, variant: str, args, result: dict) -> None:
+    chunks = n_files * -(-args.events_per_file // args.chunksize)
+    peaks = ", ".join(f"{peak:.0f}" for peak in result["peak_rss_mib"])
+    after = ", ".join(f"{rss:.0f}" for rss in result["rss_after_mib"])
+    trimmed = ", ".join(f"{rss:.0f}" for rss in result["rss_trimmed_mib"])
+    held = ", ".join(str(n) for n in result["most_tasks_held"])
+    heap = ", ".join(f"{arenas:.0f} / {live:.0f}" for arenas, live in result["python_heap_mib"])
+    print(
+        f"{n_files:>6} {workers:>7} {variant:>14} {chunks:>7} {result['events']:>9} "
+        f"{result['seconds']:>8.1f} {result['events'] / result['seconds']:>9.0f} "
+        f"{peaks:>26} {after:>24} {trimmed:>24} {held:>16} {heap:>33}",
+        flush=True,
+    )
+
+
+def summary(n_files: int, workers: int, variant: str, runs: list[dict]) -> str:
+    """One line per configuration: events/s and the largest worker's peak, median [min-max]."""
+    rates = [run["events"] / run["seconds"] for run in runs]
+    peaks = [max(run["peak_rss_mib"]) for run in runs]
+    return (
+        f"{n_files} files, {workers} workers, {variant} per submission:"
+        f" {statistics.median(rates):,.0f} [{min(rates):,.0f}-{max(rates):,.0f}] events/s,"
+        f" peak {statistics.median(peaks):.0f} [{min(peaks):.0f}-{max(peaks):.0f}] MiB"
+    )
 
 
 if __name__ == "__main__":

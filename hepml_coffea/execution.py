@@ -45,6 +45,12 @@ class QuietPFNanoAODSchema(PFNanoAODSchema):
 
 SCHEMAS = {"nanoaod": QuietNanoAODSchema, "pfnano": QuietPFNanoAODSchema}
 DEFAULT_CHUNKSIZE = 100_000
+#: chunks per submission of a dask run (:func:`submissions`); each submission costs the client
+#: about 0.15 s (graph, optimisation), each chunk held costs a worker about 0.5 MiB
+#: (benchmarks/bench_scale.py, docs/benchmarks.md)
+CHUNKS_PER_SUBMISSION = 10
+#: a dask run keeps this many chunks per worker submitted, so that no worker waits for work
+CHUNKS_IN_FLIGHT_PER_WORKER = 2
 #: coffea's retries of a failed chunk, kept for remote files, whose reads can fail transiently
 REMOTE_RETRIES = 3
 
@@ -113,12 +119,15 @@ def run_processor(
     scheduler: str | None = None,
     schema: str = "pfnano",
     progress: bool = True,
+    chunks_per_submission: int | None = None,
 ) -> dict[str, Any]:
     """Run ``processor_instance`` over ``fileset`` and return the accumulated output.
 
     ``iterative`` and ``futures`` use ``processor.Runner``; ``dask`` uses ``apply_to_fileset``
-    and one ``Client.compute`` on a ``distributed`` scheduler: the one at ``scheduler`` if given,
-    else :func:`local_cluster`, started for this run.
+    on a ``distributed`` scheduler (the one at ``scheduler`` if given, else
+    :func:`local_cluster`, started for this run), ``chunks_per_submission`` chunks per
+    ``Client.compute`` (default :data:`CHUNKS_PER_SUBMISSION`; 0: all at once). The progress
+    bar counts chunks and moves once per submission.
     """
     if executor not in EXECUTORS:
         raise ConfigurationError(
@@ -136,6 +145,7 @@ def run_processor(
             scheduler=scheduler,
             schema=SCHEMAS[schema],
             progress=progress,
+            chunks_per_submission=chunks_per_submission,
         )
     if scheduler is not None:
         raise ConfigurationError("--scheduler only applies to the dask executor")
@@ -211,56 +221,93 @@ def local_cluster(workers: int) -> LocalCluster:
         )
 
 
-def dask_graph(
-    processor_instance: processor.ProcessorABC,
-    fileset: Mapping[str, Mapping[str, Any]],
-    *,
-    chunksize: int,
-    schema: type = SCHEMAS["pfnano"],
-) -> tuple[dict, dict]:
-    """The task graphs of a dask run, not computed: the processor's output and the read report
-    per dataset (``apply_to_fileset``). Preprocessing reads every file's metadata, on the
-    current dask scheduler."""
-    from coffea.dataset_tools import DataGroupSpec, apply_to_fileset, preprocess
+def preprocessed(fileset: Mapping[str, Mapping[str, Any]], *, chunksize: int) -> dict:
+    """``fileset`` with every file's entries cut into steps of ``chunksize`` and its form
+    (coffea's ``preprocess``, which reads each file's metadata on the current dask scheduler)."""
+    from coffea.dataset_tools import DataGroupSpec, preprocess
 
     # a DataGroupSpec, not the plain dict coffea would print an advertisement for
-    preprocessed, _ = preprocess(DataGroupSpec.model_validate(fileset), step_size=chunksize)
+    result, _ = preprocess(DataGroupSpec.model_validate(fileset), step_size=chunksize)
+    return result.model_dump()
+
+
+def chunk_count(preprocessed_fileset: Mapping[str, Any]) -> int:
+    """The chunks (steps) of a :func:`preprocessed` fileset."""
+    return sum(
+        len(spec["steps"] or ())
+        for dataset in preprocessed_fileset.values()
+        for spec in dataset["files"].values()
+    )
+
+
+def submissions(preprocessed_fileset: Mapping[str, Any], chunks: int) -> list[dict]:
+    """A :func:`preprocessed` fileset cut, in order, into filesets of at most ``chunks`` steps
+    each (a file's steps may be split between two); a file without steps goes with the next."""
+    parts: list[dict] = [{}]
+    filled = 0
+    for name, dataset in preprocessed_fileset.items():
+        for path, spec in dataset["files"].items():
+            steps = list(spec["steps"] or ())
+            while True:
+                if filled == chunks:
+                    parts.append({})
+                    filled = 0
+                taken, steps = steps[: chunks - filled], steps[chunks - filled :]
+                part = parts[-1].setdefault(name, {**dataset, "files": {}})
+                part["files"][path] = {**spec, "steps": taken}
+                filled += len(taken)
+                if not steps:
+                    break
+    return [part for part in parts if part]
+
+
+def dask_graph(
+    processor_instance: processor.ProcessorABC,
+    preprocessed_fileset: Mapping[str, Any],
+    *,
+    schema: type = SCHEMAS["pfnano"],
+) -> tuple[dict, dict]:
+    """The task graphs of a dask run over a :func:`preprocessed` fileset, not computed: the
+    processor's output and the read report per dataset (``apply_to_fileset``)."""
+    from coffea.dataset_tools import DataGroupSpec, apply_to_fileset
+
     # a read that fails leaves an empty partition and a line in the report, naming its file
     return apply_to_fileset(
         processor_instance,
-        preprocessed,
+        DataGroupSpec.model_validate(preprocessed_fileset),
         schemaclass=schema,
         uproot_options={"allow_read_errors_with_report": (Exception,)},
     )
 
 
-def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, schema, progress):
-    import awkward as ak
+def _run_dask(
+    processor_instance,
+    fileset,
+    *,
+    workers,
+    chunksize,
+    scheduler,
+    schema,
+    progress,
+    chunks_per_submission,
+):
     import dask
-    from dask.base import unpack_collections
     from distributed import Client
-    from distributed import progress as show_progress
 
     cluster = None if scheduler else local_cluster(workers)
     # The client is made the scheduler only inside this block (preprocess computes on it): as a
     # process-wide default it outlived the run (dask's config kept "dask.distributed"), and later
-    # computes failed. The progress bar, which looks for a default client, is given it.
+    # computes failed.
     with (
         Client(scheduler or cluster, set_as_default=False) as client,
         dask.config.set(scheduler=client),
     ):
         try:
-            graph, reports = dask_graph(
-                processor_instance, fileset, chunksize=chunksize, schema=schema
-            )
-            # One submission, then a gather: persisting first and computing the persisted
-            # collections sent every key twice, which the scheduler logs as a possible deadlock.
-            collections, repack = unpack_collections(graph, reports, traverse=True)
-            futures = client.compute(list(collections))
-            if progress:
-                show_progress(futures, scheduler=client.scheduler.address)
-                print()
-            computed, reports = repack(client.gather(futures))
+            whole = preprocessed(fileset, chunksize=chunksize)
+            if chunks_per_submission is None:
+                chunks_per_submission = CHUNKS_PER_SUBMISSION
+            parts = submissions(whole, chunks_per_submission or max(1, chunk_count(whole)))
+            return _compute_submissions(client, processor_instance, parts, schema, progress)
         finally:
             if cluster is not None:
                 # A worker whose heartbeat is in flight while the cluster shuts it down logs the
@@ -269,9 +316,61 @@ def _run_dask(processor_instance, fileset, *, workers, chunksize, scheduler, sch
                 client.run(_silence_distributed_logs, on_error="ignore")
                 client.close()
                 cluster.close()
+
+
+def _compute_submissions(client, processor_instance, parts, schema, progress) -> dict[str, Any]:
+    """The accumulated output of ``parts`` (:func:`submissions`), each one ``Client.compute``.
+
+    Why not all chunks at once: a ``distributed`` worker keeps the state of every task it ran,
+    its specification (for coffea's read tasks, the NanoAOD form) included, while any task that
+    depends on it is still to run; in one graph that ends in a tree reduction, that is every
+    task until the run ends, so a worker grew by about 0.5 MiB per chunk. A submission's tasks
+    are forgotten once its result is gathered; new submissions are made while the older ones
+    run, keeping :data:`CHUNKS_IN_FLIGHT_PER_WORKER` chunks per worker (or two submissions,
+    whichever is more) on the cluster.
+    """
+    from collections import deque
+
+    from dask.base import unpack_collections
+    from tqdm.auto import tqdm
+
+    in_flight: deque = deque()
+    total = None
+    with tqdm(
+        total=sum(chunk_count(part) for part in parts),
+        unit="chunk",
+        desc="chunks",
+        disable=not progress,
+    ) as bar:
+
+        def add_oldest(total):
+            futures, repack, chunks = in_flight.popleft()
+            computed, reports = repack(client.gather(futures))
+            _raise_first_unreadable(reports)
+            bar.update(chunks)
+            return processor.accumulate([total, *computed.values()])
+
+        for part in parts:
+            chunks = chunk_count(part)
+            wanted = max(
+                2 * chunks, CHUNKS_IN_FLIGHT_PER_WORKER * len(client.scheduler_info()["workers"])
+            )
+            while in_flight and sum(c for *_, c in in_flight) + chunks > wanted:
+                total = add_oldest(total)
+            graph, reports = dask_graph(processor_instance, part, schema=schema)
+            collections, repack = unpack_collections(graph, reports, traverse=True)
+            # one compute per submission: persisting first and computing the persisted
+            # collections sent every key twice, which the scheduler logs as a possible deadlock
+            in_flight.append((client.compute(list(collections)), repack, chunks))
+        while in_flight:
+            total = add_oldest(total)
+    return total
+
+
+def _raise_first_unreadable(reports: Mapping[str, Any]) -> None:
+    import awkward as ak
+
     for report in reports.values():
         for read in report[~ak.is_none(report.exception)]:
             path, _tree, start, stop = (ast.literal_eval(arg) for arg in read.args[:4])
             raise _unreadable(path, start, stop, one_line(read.exception, read.message))
-    # apply_to_fileset gives one output per dataset; fold them as Runner would.
-    return processor.accumulate(computed.values())

@@ -7,12 +7,19 @@ import pytest
 from broken_inputs import REFUSED_UP_FRONT, broken_input
 from coffea import processor
 from coffea.nanoevents import PFNanoAODSchema
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, WorkerPlugin
 from hepml_processors import TaggingProcessor
 
 from hepml_coffea import ConfigurationError, FilesetError, InputFileError, runtime
 from hepml_coffea.data import cms_file
-from hepml_coffea.execution import local_cluster, normalise_fileset, run_processor, runner_fileset
+from hepml_coffea.execution import (
+    chunk_count,
+    local_cluster,
+    normalise_fileset,
+    run_processor,
+    runner_fileset,
+    submissions,
+)
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +132,73 @@ def test_the_local_cluster_runs_its_workers_without_the_dashboards_profiler():
     with local_cluster(1) as cluster, Client(cluster) as client:
         assert list(client.run(_profiler_enabled).values()) == [False]
     assert _profiler_enabled(), "the setting leaked out of the cluster's creation"
+
+
+def _preprocessed(steps_per_file: dict[str, list]) -> dict:
+    files = {
+        path: {"object_path": "Events", "steps": steps} for path, steps in steps_per_file.items()
+    }
+    return {"data": {"files": files, "metadata": {"kind": "data"}, "form": "F"}}
+
+
+def test_submissions_cut_the_chunks_in_order_and_keep_every_one():
+    whole = _preprocessed(
+        {"a.root": [[0, 2], [2, 4], [4, 5]], "empty.root": [], "b.root": [[0, 3]]}
+    )
+    whole["mc"] = _preprocessed({"c.root": [[0, 1], [1, 2]]})["data"]
+    parts = submissions(whole, 2)
+    assert [chunk_count(part) for part in parts] == [2, 2, 2]
+    assert parts[0] == {
+        "data": {
+            **whole["data"],
+            "files": {"a.root": {"object_path": "Events", "steps": [[0, 2], [2, 4]]}},
+        }
+    }
+    second = parts[1]["data"]["files"]
+    assert list(second) == ["a.root", "empty.root", "b.root"]
+    assert [second[f]["steps"] for f in second] == [[[4, 5]], [], [[0, 3]]]
+    assert parts[2] == {"mc": whole["mc"]}
+    assert submissions(whole, 100) == [whole]
+
+
+class _MostTasksHeld(WorkerPlugin):
+    """The most tasks the worker knew at once, checked at every task transition."""
+
+    name = "most-tasks-held"
+
+    def setup(self, worker):
+        self.worker, self.most = worker, 0
+
+    def transition(self, key, start, finish, **kwargs):
+        self.most = max(self.most, len(self.worker.state.tasks))
+
+
+def _most_tasks_held(dask_worker) -> int:
+    return dask_worker.plugins[_MostTasksHeld.name].most
+
+
+def test_a_dask_worker_holds_only_the_tasks_of_the_submissions_in_flight():
+    """All 20 chunks in one graph: the worker keeps every task until the end; two chunks per
+    submission: only those on the cluster. The output is the same."""
+    fileset = normalise_fileset({"drell_yan": [str(cms_file("drell_yan"))]})
+    held, outputs = {}, {}
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        for per_submission in (0, 2):
+            client.register_plugin(_MostTasksHeld())  # replaces the last one, count from 0
+            outputs[per_submission] = run_processor(
+                TaggingProcessor(["cutbased"]),
+                fileset,
+                executor="dask",
+                scheduler=cluster.scheduler_address,
+                chunksize=2,
+                progress=False,
+                chunks_per_submission=per_submission,
+            )
+            [held[per_submission]] = client.run(_most_tasks_held).values()
+    assert held[2] < held[0] / 2, held
+    assert outputs[2]["cutflow"] == outputs[0]["cutflow"]
+    assert outputs[2]["cutflow"]["drell_yan"]["events"] == 40
+    assert outputs[2]["hists"]["cutbased_top"] == outputs[0]["hists"]["cutbased_top"]
 
 
 def test_bad_filesets_and_options_are_refused(tmp_path):
