@@ -45,9 +45,9 @@ class QuietPFNanoAODSchema(PFNanoAODSchema):
 
 SCHEMAS = {"nanoaod": QuietNanoAODSchema, "pfnano": QuietPFNanoAODSchema}
 DEFAULT_CHUNKSIZE = 100_000
-#: chunks per submission of a dask run (:func:`submissions`); each submission costs the client
-#: about 0.15 s (graph, optimisation), each chunk held costs a worker about 0.5 MiB
-#: (benchmarks/bench_scale.py, docs/benchmarks.md)
+#: chunks per submission of a dask run (:func:`submissions`): each submission costs the client
+#: a graph and its optimisation, each chunk a worker holds about 0.5 MiB (benchmarks/bench_scale.py,
+#: docs/benchmarks.md)
 CHUNKS_PER_SUBMISSION = 10
 #: a dask run keeps this many chunks per worker submitted, so that no worker waits for work
 CHUNKS_IN_FLIGHT_PER_WORKER = 2
