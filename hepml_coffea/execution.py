@@ -135,6 +135,11 @@ def run_processor(
         )
     if schema not in SCHEMAS:
         raise ConfigurationError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
+    if chunks_per_submission is not None and chunks_per_submission < 0:
+        raise ConfigurationError(
+            f"chunks_per_submission={chunks_per_submission}: give a number of chunks, or 0 to"
+            " submit all at once"
+        )
     check_fileset(fileset)
     if executor == "dask":
         return _run_dask(

@@ -208,6 +208,8 @@ def test_bad_filesets_and_options_are_refused(tmp_path):
         normalise_fileset({"x": {"files": {}}})
     with pytest.raises(ConfigurationError, match="unknown executor"):
         run_processor(TaggingProcessor(["cutbased"]), {}, executor="spark")
+    with pytest.raises(ConfigurationError, match="chunks_per_submission=-1"):
+        run_processor(TaggingProcessor(["cutbased"]), {}, executor="dask", chunks_per_submission=-1)
     with pytest.raises(ConfigurationError, match="one collection"):
         from hepml_coffea import Output, Plugin, PluginKind
         from hepml_coffea.features import top_window_features
