@@ -9,9 +9,10 @@ that after ``malloc_trim`` (freed heap handed back), the arenas of Python's allo
 the blocks live objects use in them, and the most tasks it held at once, so
 memory can be compared between a run of 10 and of 100 chunks per worker, and throughput between
 1 and 2 workers; ``--chunks-per-submission`` compares how many chunks each ``Client.compute``
-of the run holds (``--rounds`` repeats every variant, interleaved, after one untimed run). For each number of files it also prints what the graph's task specifications
-take: pickled, as the scheduler sends them, and unpickled each on its own, as a worker holds
-them (``--no-specs`` skips it)::
+of the run holds (``--rounds`` repeats every variant, interleaved, after one untimed run).
+For each number of files it also prints what the graph's task specifications take: pickled,
+as the scheduler sends them, and unpickled each on its own, as a worker holds them
+(``--no-specs`` skips it)::
 
     python benchmarks/bench_scale.py                      # 10 and 100 files, 1 and 2 workers
     python benchmarks/bench_scale.py --files 10 100 --workers 1 2 --plugins cutbased,pfn
@@ -33,6 +34,7 @@ from distributed import Client
 from hepml_processors import TaggingProcessor
 
 from hepml_coffea.execution import (
+    CHUNKS_PER_SUBMISSION,
     dask_graph,
     local_cluster,
     normalise_fileset,
@@ -115,8 +117,7 @@ def task_spec_memory(files: list[str], plugins: list[str], chunksize: int) -> di
     import dask
     from dask.base import unpack_collections
 
-    with dask.config.set(scheduler="threads"):
-        whole = preprocessed(normalise_fileset({"qcd": files}), chunksize=chunksize)
+    whole = preprocessed(normalise_fileset({"qcd": files}), chunksize=chunksize)
     graph, reports = dask_graph(_processor(plugins), whole)
     collections, _ = unpack_collections(graph, reports, traverse=True)
     tasks = {}
@@ -190,7 +191,7 @@ def run_once(
     plugins: list[str],
     workers: int,
     chunksize: int,
-    chunks_per_submission: int | None = None,
+    chunks_per_submission: int = CHUNKS_PER_SUBMISSION,
 ) -> dict:
     fileset = normalise_fileset({"qcd": files})
     with local_cluster(workers) as cluster:  # the cluster run_processor starts
@@ -283,7 +284,7 @@ def main() -> None:
             run_once(files, plugins, workers, args.chunksize)
             for _ in range(args.rounds):
                 for variant in args.chunks_per_submission:
-                    per_submission = None if variant == "default" else int(variant)
+                    per_submission = CHUNKS_PER_SUBMISSION if variant == "default" else int(variant)
                     result = run_once(files, plugins, workers, args.chunksize, per_submission)
                     runs[variant].append(result)
                     print_run(n_files, workers, variant, args, result)

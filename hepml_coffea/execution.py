@@ -119,14 +119,14 @@ def run_processor(
     scheduler: str | None = None,
     schema: str = "pfnano",
     progress: bool = True,
-    chunks_per_submission: int | None = None,
+    chunks_per_submission: int = CHUNKS_PER_SUBMISSION,
 ) -> dict[str, Any]:
     """Run ``processor_instance`` over ``fileset`` and return the accumulated output.
 
     ``iterative`` and ``futures`` use ``processor.Runner``; ``dask`` uses ``apply_to_fileset``
     on a ``distributed`` scheduler (the one at ``scheduler`` if given, else
     :func:`local_cluster`, started for this run), ``chunks_per_submission`` chunks per
-    ``Client.compute`` (default :data:`CHUNKS_PER_SUBMISSION`; 0: all at once). The progress
+    ``Client.compute`` (0: all at once). The progress
     bar counts chunks and moves once per submission.
     """
     if executor not in EXECUTORS:
@@ -135,7 +135,7 @@ def run_processor(
         )
     if schema not in SCHEMAS:
         raise ConfigurationError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
-    if chunks_per_submission is not None and chunks_per_submission < 0:
+    if chunks_per_submission < 0:
         raise ConfigurationError(
             f"chunks_per_submission={chunks_per_submission}: give a number of chunks, or 0 to"
             " submit all at once"
@@ -309,8 +309,6 @@ def _run_dask(
     ):
         try:
             whole = preprocessed(fileset, chunksize=chunksize)
-            if chunks_per_submission is None:
-                chunks_per_submission = CHUNKS_PER_SUBMISSION
             parts = submissions(whole, chunks_per_submission or max(1, chunk_count(whole)))
             return _compute_submissions(client, processor_instance, parts, schema, progress)
         finally:
@@ -339,10 +337,11 @@ def _compute_submissions(client, processor_instance, parts, schema, progress) ->
     from dask.base import unpack_collections
     from tqdm.auto import tqdm
 
+    sized = [(part, chunk_count(part)) for part in parts]
     in_flight: deque = deque()
     total = None
     with tqdm(
-        total=sum(chunk_count(part) for part in parts),
+        total=sum(chunks for _, chunks in sized),
         unit="chunk",
         desc="chunks",
         disable=not progress,
@@ -355,8 +354,7 @@ def _compute_submissions(client, processor_instance, parts, schema, progress) ->
             bar.update(chunks)
             return processor.accumulate([total, *computed.values()])
 
-        for part in parts:
-            chunks = chunk_count(part)
+        for part, chunks in sized:
             wanted = max(
                 2 * chunks, CHUNKS_IN_FLIGHT_PER_WORKER * len(client.scheduler_info()["workers"])
             )
