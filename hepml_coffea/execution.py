@@ -21,7 +21,13 @@ from coffea import processor
 from coffea.nanoevents import NanoAODSchema, PFNanoAODSchema
 
 from hepml_coffea.errors import ConfigurationError, FilesetError, InputFileError, our_error
-from hepml_coffea.inputs import REMAKE, check_fileset, is_remote, one_line
+from hepml_coffea.inputs import (
+    REMAKE,
+    branches_not_filled_in,
+    check_fileset,
+    is_remote,
+    one_line,
+)
 
 if TYPE_CHECKING:
     from distributed import LocalCluster
@@ -51,6 +57,10 @@ DEFAULT_CHUNKSIZE = 100_000
 CHUNKS_PER_SUBMISSION = 10
 #: a dask run keeps this many chunks per worker submitted, so that no worker waits for work
 CHUNKS_IN_FLIGHT_PER_WORKER = 2
+#: a dask run's progress bar is redrawn this often while a submission computes (its clock runs)
+BAR_REDRAW_SECONDS = 1.0
+#: the start of coffea preprocess's error for a dataset whose files' forms it cannot merge
+UNMERGEABLE_FORMS = "IndexedOptionArrays can only contain NumpyArrays of bools"
 #: coffea's retries of a failed chunk, kept for remote files, whose reads can fail transiently
 REMOTE_RETRIES = 3
 
@@ -127,7 +137,7 @@ def run_processor(
     on a ``distributed`` scheduler (the one at ``scheduler`` if given, else
     :func:`local_cluster`, started for this run), ``chunks_per_submission`` chunks per
     ``Client.compute`` (0: all at once). The progress
-    bar counts chunks and moves once per submission.
+    bar counts chunks and moves once per submission; its clock runs in between.
     """
     if executor not in EXECUTORS:
         raise ConfigurationError(
@@ -232,8 +242,33 @@ def preprocessed(fileset: Mapping[str, Mapping[str, Any]], *, chunksize: int) ->
     from coffea.dataset_tools import DataGroupSpec, preprocess
 
     # a DataGroupSpec, not the plain dict coffea would print an advertisement for
-    result, _ = preprocess(DataGroupSpec.model_validate(fileset), step_size=chunksize)
+    try:
+        result, _ = preprocess(DataGroupSpec.model_validate(fileset), step_size=chunksize)
+    except ValueError as exc:
+        if UNMERGEABLE_FORMS not in str(exc):
+            raise
+        raise _unmergeable(fileset) from exc
     return result.model_dump()
+
+
+def _unmergeable(fileset: Mapping[str, Mapping[str, Any]]) -> FilesetError:
+    advice = (
+        "a dask run reads each dataset with one form, and coffea fills in only missing bool"
+        " branches; put files with different branches in different datasets, or use the"
+        " iterative or futures executor"
+    )
+    for dataset, spec in fileset.items():
+        found = branches_not_filled_in(spec["files"])
+        if found is not None:
+            path, missing = found
+            shown = ", ".join(missing[:3]) + (
+                f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            )
+            return FilesetError(
+                f"dataset {dataset!r}: {path} lacks {len(missing)} branch(es) that other"
+                f" files of the dataset have and that are not bools ({shown}); {advice}"
+            )
+    return FilesetError(f"the files of a dataset have different branches; {advice}")
 
 
 def chunk_count(preprocessed_fileset: Mapping[str, Any]) -> int:
@@ -349,6 +384,7 @@ def _compute_submissions(client, processor_instance, parts, schema, progress) ->
 
         def add_oldest(total):
             futures, repack, chunks = in_flight.popleft()
+            _wait_redrawing(futures, bar)
             computed, reports = repack(client.gather(futures))
             _raise_first_unreadable(reports)
             bar.update(chunks)
@@ -368,6 +404,19 @@ def _compute_submissions(client, processor_instance, parts, schema, progress) ->
         while in_flight:
             total = add_oldest(total)
     return total
+
+
+def _wait_redrawing(futures, bar, every: float = BAR_REDRAW_SECONDS) -> None:
+    """Wait until ``futures`` are done (or failed), redrawing ``bar`` every ``every`` seconds:
+    the bar moves once per submission, and its clock would otherwise stand still meanwhile.
+    (``distributed.wait`` would need the run's client to be the process's default.)"""
+    for future in futures:
+        while True:
+            try:
+                future.exception(timeout=every)  # waits; a failure is raised by the gather
+                break
+            except TimeoutError:
+                bar.refresh()
 
 
 def _raise_first_unreadable(reports: Mapping[str, Any]) -> None:

@@ -87,3 +87,24 @@ def check_fileset(fileset: Mapping[str, Mapping[str, Any]]) -> None:
         for path, treename in spec["files"].items():
             if not is_remote(path):
                 check_input_file(Path(path), treename)
+
+
+def branches_not_filled_in(files: Mapping[str, str]) -> tuple[str, list[str]] | None:
+    """The first local file of one dataset that lacks branches other files of it have, and
+    those of the branches that are not flat bools, if any; remote files are not opened.
+
+    coffea's ``preprocess`` merges a dataset's files into one form for a dask run, and can fill
+    in only missing flat bool branches (triggers, filters, False where absent).
+    """
+    types = {}
+    for path, treename in files.items():
+        if not is_remote(path):
+            with uproot.open(path) as file:
+                types[path] = {b.name: b.typename for b in file[treename].branches}
+    every = {name: kind for branches in types.values() for name, kind in branches.items()}
+    for path, branches in types.items():
+        missing = sorted(name for name, kind in every.items() if name not in branches)
+        not_bool = [name for name in missing if every[name] != "bool"]
+        if not_bool:
+            return path, not_bool
+    return None

@@ -13,6 +13,7 @@ from hepml_processors import TaggingProcessor
 from hepml_coffea import ConfigurationError, FilesetError, InputFileError, runtime
 from hepml_coffea.data import cms_file
 from hepml_coffea.execution import (
+    _wait_redrawing,
     chunk_count,
     local_cluster,
     normalise_fileset,
@@ -134,6 +135,34 @@ def test_the_local_cluster_runs_its_workers_without_the_dashboards_profiler():
     assert _profiler_enabled(), "the setting leaked out of the cluster's creation"
 
 
+class _CountingBar:
+    refreshes = 0
+
+    def refresh(self):
+        self.refreshes += 1
+
+
+def _fails_after(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+    raise RuntimeError("the chunk failed")
+
+
+def test_the_progress_bar_is_redrawn_while_a_submission_computes():
+    """The bar moves once per submission; in between its clock must still run (with the run's
+    client, which is not the process's default)."""
+    bar = _CountingBar()
+    with (
+        LocalCluster(n_workers=1, processes=False) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        future = client.submit(_fails_after, 1.5)
+        _wait_redrawing([future], bar, every=0.1)  # returns on failure: gather raises it
+        assert future.status == "error"
+    assert 5 <= bar.refreshes <= 16, bar.refreshes  # about every 0.1 s, no busy loop
+
+
 def _preprocessed(steps_per_file: dict[str, list]) -> dict:
     files = {
         path: {"object_path": "Events", "steps": steps} for path, steps in steps_per_file.items()
@@ -199,6 +228,19 @@ def test_a_dask_worker_holds_only_the_tasks_of_the_submissions_in_flight():
     assert outputs[2]["cutflow"] == outputs[0]["cutflow"]
     assert outputs[2]["cutflow"]["drell_yan"]["events"] == 40
     assert outputs[2]["hists"]["cutbased_top"] == outputs[0]["hists"]["cutbased_top"]
+
+
+def test_a_dask_run_names_the_file_whose_branches_coffea_cannot_merge():
+    """NanoAOD and PFNano in one dataset: coffea's preprocess cannot merge their forms."""
+    mixed = normalise_fileset({"mixed": [str(cms_file("drell_yan")), str(cms_file("pfnano"))]})
+    with pytest.raises(FilesetError) as raised:
+        run_processor(TaggingProcessor(["cutbased"]), mixed, executor="dask", workers=1)
+    assert re.fullmatch(
+        rf"dataset 'mixed': {re.escape(str(cms_file('drell_yan')))} lacks \d+ branch\(es\) that"
+        r" other files of the dataset have and that are not bools \(.+\); a dask run .+ or use"
+        r" the iterative or futures executor",
+        str(raised.value),
+    ), raised.value
 
 
 def test_bad_filesets_and_options_are_refused(tmp_path):

@@ -2,12 +2,15 @@
 
 import time
 
+import awkward as ak
+import numpy as np
 import pytest
+import uproot
 from broken_inputs import REFUSED_UP_FRONT, broken_input
 
 from hepml_coffea import InputFileError, check_input_file
 from hepml_coffea.data import cms_file
-from hepml_coffea.inputs import check_fileset
+from hepml_coffea.inputs import branches_not_filled_in, check_fileset
 
 
 @pytest.mark.parametrize("key", ["pfnano", "drell_yan", "open_data_ttbar"])
@@ -59,3 +62,25 @@ def test_check_fileset_checks_local_files_and_leaves_urls_to_the_executors(tmp_p
                 "broken": {"files": {str(path): "Events"}},
             }
         )
+
+
+def _tree(path, jet_fields, **flat):
+    jets = ak.zip({name: ak.Array([[1.0], [2.0, 3.0]]) for name in jet_fields})
+    with uproot.recreate(path) as file:
+        tree = file.mktree("Events", {"Jet": jets.type, **{k: v.dtype for k, v in flat.items()}})
+        tree.extend({"Jet": jets, **flat})
+    return str(path)
+
+
+def test_the_files_of_a_dataset_are_compared_branch_by_branch_ignoring_bools(tmp_path):
+    """coffea merges the files of a dataset into one form, filling in only missing bools."""
+    plain = _tree(tmp_path / "plain.root", ["pt"])
+    more = _tree(tmp_path / "more.root", ["pt", "eta", "phi"])
+    trigger = _tree(tmp_path / "trigger.root", ["pt"], HLT_Jet=np.array([True, False]))
+    remote = "root://eos.example//other.root"
+    assert branches_not_filled_in({plain: "Events", more: "Events", remote: "Events"}) == (
+        plain,
+        ["Jet_eta", "Jet_phi"],
+    )
+    assert branches_not_filled_in({trigger: "Events", plain: "Events"}) is None
+    assert branches_not_filled_in({more: "Events"}) is None
