@@ -254,7 +254,10 @@ The fileset is a JSON file in coffea's format, one entry per dataset:
 
 ("metadata" is optional), or a plain list of files per dataset, read from the tree Events:
 
-  {"ttbar": ["ttbar_1.root", "ttbar_2.root"], "qcd": ["qcd.root"]}"""
+  {"ttbar": ["ttbar_1.root", "ttbar_2.root"], "qcd": ["qcd.root"]}
+
+With --executor dask the files of a dataset must have the same branches, bar bools (triggers),
+which coffea fills in as False where a file lacks them."""
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
