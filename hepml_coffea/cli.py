@@ -257,7 +257,7 @@ The fileset is a JSON file in coffea's format, one entry per dataset:
   {"ttbar": ["ttbar_1.root", "ttbar_2.root"], "qcd": ["qcd.root"]}
 
 With --executor dask the files of a dataset must have the same branches, bar bools (triggers),
-which coffea fills in as False where a file lacks them."""
+which coffea reads as None in the events of a file that lacks them."""
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):

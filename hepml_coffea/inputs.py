@@ -94,7 +94,7 @@ def branches_not_filled_in(files: Mapping[str, str]) -> tuple[str, list[str]] | 
     those of the branches that are not flat bools, if any; remote files are not opened.
 
     coffea's ``preprocess`` merges a dataset's files into one form for a dask run, and can fill
-    in only missing flat bool branches (triggers, filters, False where absent).
+    in only missing flat bool branches (triggers, filters: None in the events of a file without them).
     """
     types = {}
     for path, treename in files.items():
