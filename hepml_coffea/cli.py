@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from hepml_coffea.errors import HepmlCoffeaError, InputFileError, our_error
+from hepml_coffea.errors import ConfigurationError, HepmlCoffeaError, InputFileError, our_error
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
@@ -75,6 +76,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from hepml_coffea.execution import load_fileset, run_processor
 
     fileset = load_fileset(args.fileset)
+    _check_writable(args.output)
     processor_instance = TaggingProcessor(args.plugins, truth_label=args.truth_label)
     with silence_coffea() if args.quiet else nullcontext():
         output = run_processor(
@@ -87,12 +89,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
             schema=args.schema,
             progress=not args.quiet,
         )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     save(output, args.output)
     for dataset, counts in output["cutflow"].items():
         print(f"{dataset}: " + ", ".join(f"{step} {int(n)}" for step, n in counts.items()))
     print(f"wrote {', '.join(output['hists'])} histograms and the cutflow to {args.output}")
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output path before hours of processing, not after: a folder, or one that
+    cannot be made."""
+    if path.is_dir() or not path.name:
+        raise ConfigurationError(
+            f"--output {path} is a folder; give a file, e.g. {path / 'out.coffea'}"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"--output {path}: its folder cannot be made ({exc.strerror})"
+        ) from None
+    if not os.access(path.parent, os.W_OK):
+        raise ConfigurationError(f"--output {path}: its folder {path.parent} is not writable")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -210,7 +228,7 @@ def _cmd_check_decorrelation(args: argparse.Namespace) -> int:
 
     if not args.output.is_file():
         raise InputFileError(args.output, "does not exist; write it with `hepml-coffea run`")
-    hists = load(args.output)["hists"]
+    hists = _run_histograms(load, args.output)
     classes = {
         column: select_classes(
             h,
@@ -225,6 +243,22 @@ def _cmd_check_decorrelation(args: argparse.Namespace) -> int:
     print(report_markdown(reports))
     print(f"wrote the table and sculpting plots to {args.output_dir}")
     return 0
+
+
+def _run_histograms(load, path: Path) -> dict:
+    """The ``hists`` of a ``hepml-coffea run`` output, or one line saying ``path`` is not one."""
+    from hepml_coffea.inputs import one_line
+
+    not_run_output = "is not an output of `hepml-coffea run`"
+    try:
+        output = load(path)
+    except Exception as exc:  # coffea.util.load raises whatever lz4 or pickle meets
+        raise InputFileError(
+            path, f"{not_run_output} ({one_line(type(exc).__name__, str(exc))})"
+        ) from None
+    if not isinstance(output, dict) or not isinstance(output.get("hists"), dict):
+        raise InputFileError(path, f"{not_run_output}: it holds no 'hists' dictionary")
+    return output["hists"]
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -275,6 +309,14 @@ def _version() -> str:
     return f"%(prog)s {version('hepml-coffea')}"
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hepml_coffea.execution import DEFAULT_CHUNKSIZE, EXECUTORS, SCHEMAS
 
@@ -300,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="iterative: one process; futures: a local process pool; dask: a distributed cluster",
         )
         p.add_argument(
-            "--workers", type=int, default=2, help="local worker processes (futures, dask)"
+            "--workers", type=positive_int, default=2, help="local worker processes (futures, dask)"
         )
 
     def add_output_dir(p: argparse.ArgumentParser, default: str, what: str) -> None:
@@ -320,7 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plugins", required=True, help="comma-separated plugin names")
     add_executor(p)
     p.add_argument("--scheduler", help="address of a running dask scheduler (dask executor)")
-    p.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE, help="events per chunk")
+    p.add_argument(
+        "--chunksize", type=positive_int, default=DEFAULT_CHUNKSIZE, help="events per chunk"
+    )
     p.add_argument(
         "--schema",
         choices=sorted(SCHEMAS),
@@ -386,14 +430,14 @@ def build_parser() -> argparse.ArgumentParser:
     from hepml_coffea.pileup.training import add_train_arguments
 
     add_train_arguments(p)
-    p.add_argument("--max-per-class", type=int, help="cap on jets per class")
+    p.add_argument("--max-per-class", type=positive_int, help="cap on jets per class")
     p.add_argument(
         "--epochs",
         type=int,
         default=100,
         help="most epochs to train (early stopping may end sooner)",
     )
-    p.add_argument("--batch-size", type=int, default=256, help="jets per training step")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="jets per training step")
     p.add_argument(
         "--patience",
         type=int,
@@ -434,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)"
     )
-    p.add_argument("--max-per-class", type=int, help="cap on jets per class")
+    p.add_argument("--max-per-class", type=positive_int, help="cap on jets per class")
     p.add_argument("--seed", type=int, default=0, help="seed of the jet shuffling")
     add_output_dir(p, "hepml-evaluation", "the table, the ROC curves and their provenance")
     add_quiet(p, "progress bar")

@@ -19,7 +19,7 @@ from hepml_coffea import runtime
 from hepml_coffea.columns import outputs_from_raw
 from hepml_coffea.errors import LabelledDataError
 from hepml_coffea.plugin import Plugin
-from hepml_coffea.training.dataset import load_labelled_features
+from hepml_coffea.training.dataset import check_classes, load_labelled_features
 from hepml_coffea.training.metrics import classifier_metrics
 
 _TIMING_WARMUP = 256
@@ -76,6 +76,7 @@ def evaluate_taggers(
     """Evaluate every output of ``plugins`` on the same signal and background jets."""
     from tqdm.auto import tqdm
 
+    check_classes(signal_files, background_files, max_per_class)  # before the progress bar
     results: list[TaggerEvaluation] = []
     reference_mass = None
     for plugin in tqdm(plugins, desc="evaluating taggers", unit="tagger", disable=not progress):

@@ -61,6 +61,8 @@ CHUNKS_IN_FLIGHT_PER_WORKER = 2
 BAR_REDRAW_SECONDS = 1.0
 #: the start of coffea preprocess's error for a dataset whose files' forms it cannot merge
 UNMERGEABLE_FORMS = "IndexedOptionArrays can only contain NumpyArrays of bools"
+#: seconds a dask run waits for the scheduler at --scheduler to answer
+SCHEDULER_TIMEOUT = "20s"
 #: coffea's retries of a failed chunk, kept for remote files, whose reads can fail transiently
 REMOTE_RETRIES = 3
 
@@ -73,6 +75,10 @@ def load_fileset(path: Path) -> dict[str, dict[str, Any]]:
     except FileNotFoundError:
         raise FilesetError(
             f"fileset {path} does not exist; give the path of a fileset JSON file"
+        ) from None
+    except IsADirectoryError:
+        raise FilesetError(
+            f"fileset {path} is a folder; give the path of a fileset JSON file"
         ) from None
     except json.JSONDecodeError as exc:
         raise FilesetError(f"fileset {path} is not valid JSON: {exc}") from exc
@@ -111,6 +117,12 @@ def runner_fileset(fileset: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[s
             raise FilesetError(
                 f"dataset {dataset!r} mixes tree names {sorted(trees)}; Runner needs one"
             )
+        for name in (dataset, *spec["files"]):
+            if not name.isascii():
+                raise FilesetError(
+                    f"{name!r} is not ASCII, and coffea's Runner (iterative and futures executors)"
+                    " hashes names as ASCII; rename it"
+                )
         converted[dataset] = {
             "files": list(spec["files"]),
             "treename": trees.pop(),
@@ -145,6 +157,9 @@ def run_processor(
         )
     if schema not in SCHEMAS:
         raise ConfigurationError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
+    for name, value in (("workers", workers), ("chunksize", chunksize)):
+        if value < 1:
+            raise ConfigurationError(f"{name}={value}: give a positive number")
     if chunks_per_submission < 0:
         raise ConfigurationError(
             f"chunks_per_submission={chunks_per_submission}: give a number of chunks, or 0 to"
@@ -332,16 +347,13 @@ def _run_dask(
     chunks_per_submission,
 ):
     import dask
-    from distributed import Client
 
     cluster = None if scheduler else local_cluster(workers)
+    client = _connected_client(scheduler or cluster)
     # The client is made the scheduler only inside this block (preprocess computes on it): as a
     # process-wide default it outlived the run (dask's config kept "dask.distributed"), and later
     # computes failed.
-    with (
-        Client(scheduler or cluster, set_as_default=False) as client,
-        dask.config.set(scheduler=client),
-    ):
+    with client, dask.config.set(scheduler=client):
         try:
             whole = preprocessed(fileset, chunksize=chunksize)
             parts = submissions(whole, chunks_per_submission or max(1, chunk_count(whole)))
@@ -354,6 +366,27 @@ def _run_dask(
                 client.run(_silence_distributed_logs, on_error="ignore")
                 client.close()
                 cluster.close()
+
+
+def _connected_client(address_or_cluster):
+    from distributed import Client
+    from distributed.comm import parse_address, parse_host_port
+
+    advice = "check --scheduler (tcp://HOST:PORT)"
+    if isinstance(address_or_cluster, str):
+        try:  # before a Client exists: a half-made one hangs the interpreter's exit for 40 s
+            parse_host_port(parse_address(address_or_cluster)[1])
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"{address_or_cluster!r} is no scheduler address ({exc}); {advice}"
+            ) from None
+    try:
+        return Client(address_or_cluster, set_as_default=False, timeout=SCHEDULER_TIMEOUT)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"no dask scheduler answered at {address_or_cluster} within {SCHEDULER_TIMEOUT}"
+            f" ({one_line(type(exc).__name__, str(exc))}); {advice}"
+        ) from None
 
 
 def _compute_submissions(client, processor_instance, parts, schema, progress) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from hepml_coffea import HepmlCoffeaError, Output, Plugin, cli, registry
+from hepml_coffea.data import cms_file
 from hepml_coffea.features import top_window_features
 
 
@@ -122,3 +123,72 @@ def test_a_dataset_without_files_is_one_line(tmp_path, capsys):
     fileset.write_text(json.dumps({"cms": {"files": {}}}))
     err = _one_line_error(capsys, ["run", "--fileset", str(fileset), "--plugins", "cutbased"])
     assert "dataset 'cms' lists no files" in err
+
+
+@pytest.fixture
+def one_file_fileset(tmp_path):
+    fileset = tmp_path / "fileset.json"
+    fileset.write_text(json.dumps({"cms": [str(cms_file("pfnano"))]}))
+    return str(fileset)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--chunksize", "0"], "argument --chunksize: 0 is not a positive number"),
+        (["--workers", "-1", "--executor", "dask"], "argument --workers: -1 is not a positive"),
+        (["--output", "."], "--output . is a folder; give a file, e.g. out.coffea"),
+        (["--output", "/proc/no/out.coffea"], "--output /proc/no/out.coffea: its folder cannot"),
+        (
+            ["--executor", "dask", "--scheduler", "nowhere"],
+            "'nowhere' is no scheduler address (missing port number",
+        ),
+    ],
+)
+def test_bad_run_options_are_one_line_before_any_work(one_file_fileset, capsys, options, message):
+    argv = ["run", "--fileset", one_file_fileset, "--plugins", "cutbased", *options]
+    if options[0] in ("--chunksize", "--workers"):  # argparse: usage, then the error
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        err = capsys.readouterr().err
+    else:
+        err = _one_line_error(capsys, argv)
+    assert message in err and "Traceback" not in err, err
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line(one_file_fileset, capsys, monkeypatch):
+    from hepml_coffea import execution
+
+    monkeypatch.setattr(execution, "SCHEDULER_TIMEOUT", "1s")
+    argv = ["run", "--fileset", one_file_fileset, "--plugins", "cutbased", "--executor", "dask"]
+    err = _one_line_error(capsys, [*argv, "--scheduler", "tcp://127.0.0.1:9"])
+    assert "no dask scheduler answered at tcp://127.0.0.1:9 within 1s" in err
+
+
+def test_a_folder_or_a_non_ascii_name_as_fileset_is_one_line(tmp_path, capsys):
+    err = _one_line_error(capsys, ["run", "--fileset", str(tmp_path), "--plugins", "cutbased"])
+    assert f"fileset {tmp_path} is a folder" in err
+    fileset = tmp_path / "fileset.json"
+    fileset.write_text(json.dumps({"top_µ": [str(cms_file("pfnano"))]}))
+    err = _one_line_error(capsys, ["run", "--fileset", str(fileset), "--plugins", "cutbased"])
+    assert "'top_µ' is not ASCII, and coffea's Runner" in err
+
+
+@pytest.mark.parametrize("content", [b"not a coffea file", None])
+def test_check_decorrelation_of_what_run_did_not_write_is_one_line(tmp_path, capsys, content):
+    path = tmp_path / "other.coffea"
+    if content is None:
+        from coffea.util import save
+
+        save({"a": 1}, path)
+    else:
+        path.write_bytes(content)
+    err = _one_line_error(capsys, ["check-decorrelation", str(path), "--signal-dataset", "a"])
+    assert f"{path} is not an output of `hepml-coffea run`" in err
+
+
+def test_the_same_file_as_signal_and_background_is_one_line(capsys):
+    path = str(cms_file("pfnano"))
+    argv = ["evaluate", "--plugins", "cutbased", "--signal", path, "--background", path]
+    err = _one_line_error(capsys, argv)
+    assert "given as signal and as background: the background class takes every jet" in err

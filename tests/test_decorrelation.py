@@ -20,6 +20,7 @@ from hepml_coffea.decorrelation import (
     rejection,
     report_markdown,
     sculpting_plot,
+    select_classes,
     split_by_label,
     working_point,
 )
@@ -330,6 +331,23 @@ def test_split_by_label(samples):
         split_by_label(h, signal=7)
     with pytest.raises(ValueError, match="no axis named 'truth'"):
         split_by_label(h, label_axis="truth")
+
+
+def test_signal_and_background_must_be_different_jets(samples):
+    (mass, score, _), *_ = samples
+    h = hist.Hist(
+        hist.axis.StrCategory(["qcd"], name="dataset"),
+        hist.axis.IntCategory([0, 1], name="label"),
+        MASS_AXIS,
+        SCORE_AXIS,
+    )
+    h.fill(dataset="qcd", label=0, mass=mass, score=score)
+    with pytest.raises(HistogramError, match=r"same jets \(label 0\)"):
+        select_classes(h, signal_label=0, background_label=0)
+    with pytest.raises(HistogramError, match=r"same jets \(dataset 'qcd'\)"):
+        select_classes(h[{"label": sum}], signal_dataset="qcd", background_dataset="qcd")
+    signal, background = select_classes(h, signal_dataset="qcd", background_dataset="qcd")
+    assert signal.sum(flow=True) == 0 and background.sum(flow=True) == len(mass)
 
 
 def test_sculpting_plot_draws_one_normalised_shape_per_cut(samples):

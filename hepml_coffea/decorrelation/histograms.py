@@ -114,6 +114,18 @@ def select_classes(
             f"dataset: give both (datasets present: {list(h.axes[dataset_axis]) if dataset_axis in h.axes.name else []})"
         )
 
+    signal = (signal_dataset, signal_label if has_labels else None)
+    if signal == (background_dataset, background_label if has_labels else None):
+        chosen = ", ".join(
+            f"{what} {value!r}"
+            for what, value in zip(("dataset", "label"), signal, strict=True)
+            if value is not None
+        )
+        raise HistogramError(
+            f"signal and background would be the same jets ({chosen or 'all of them'}); choose"
+            " different datasets or labels"
+        )
+
     def select(dataset: str | None, label: Label) -> hist.Hist:
         selected = h
         if dataset is not None:

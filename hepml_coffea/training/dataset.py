@@ -60,6 +60,23 @@ def _read(path: Path, plugin: Plugin, signal_label: int | None):
     return features[keep], ak.to_numpy(jets[mass_field])[keep]
 
 
+def check_classes(
+    signal_files: Sequence[Path], background_files: Sequence[Path], max_per_class: int | None
+) -> None:
+    """Refuse a file given as both classes (every jet of a background file is background) and
+    a cap on jets per class below 1."""
+    shared = {Path(p).resolve() for p in signal_files} & {
+        Path(p).resolve() for p in background_files
+    }
+    if shared:
+        raise LabelledDataError(
+            f"{sorted(map(str, shared))} given as signal and as background: the background class"
+            " takes every jet of its files; give a background sample without signal jets"
+        )
+    if max_per_class is not None and max_per_class < 1:
+        raise LabelledDataError(f"max_per_class={max_per_class}: give a positive number of jets")
+
+
 def load_labelled_features(
     plugin: Plugin,
     signal_files: Sequence[Path],
@@ -69,7 +86,10 @@ def load_labelled_features(
     max_per_class: int | None = None,
     seed: int = 0,
 ) -> LabelledFeatures:
-    """Features, labels (1 signal, 0 background) and jet masses, classes balanced by truncation."""
+    """Features, labels (1 signal, 0 background) and jet masses, classes balanced by truncation.
+
+    Every jet of the background files is background, so a file cannot be in both classes."""
+    check_classes(signal_files, background_files, max_per_class)
     parts = {1: [], 0: []}
     for label, files in ((1, signal_files), (0, background_files)):
         for path in files:

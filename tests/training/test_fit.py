@@ -64,7 +64,7 @@ def test_signal_files_need_truth_labels():
 
     plugin = get_registry().get("substructure_dnn")
     with pytest.raises(MissingBranchError, match="truthLabel"):
-        load_labelled_features(plugin, [cms_file("pfnano")], [cms_file("pfnano")])
+        load_labelled_features(plugin, [cms_file("pfnano")], [cms_file("drell_yan")])
 
 
 def test_training_can_start_from_a_trained_artifact(generated_ttbar_qcd, dnn_plugin, tmp_path):
