@@ -93,6 +93,19 @@ class TaggingProcessor(processor.ProcessorABC):
             return dask_hist.Hist(*axes, storage=hist.storage.Weight())
         return hist.Hist(*axes, storage=hist.storage.Weight())
 
+    def _check_integer_label(self, labels, dataset: str) -> None:
+        """The label axis is an integer category: a float field would fail deep inside hist."""
+        element = labels.type  # events x jets x the field's type, in every mode
+        while hasattr(element, "content"):
+            element = element.content
+        primitive = getattr(element, "primitive", "")
+        if not primitive.startswith(("int", "uint", "bool")):
+            raise ConfigurationError(
+                f"TaggingProcessor(truth_label={self.truth_label!r}): {self.collection}."
+                f"{self.truth_label} in dataset {dataset!r} holds {primitive or element}, not"
+                " integers; give an integer label field (truthLabel in generated samples)"
+            )
+
     def process(self, events) -> dict[str, Any]:
         dataset = events.metadata.get("dataset", "unknown")
         dask = is_dask(events)
@@ -104,6 +117,8 @@ class TaggingProcessor(processor.ProcessorABC):
                 f"{dataset!r} has no {self.truth_label!r} field; truth labels exist only in "
                 "generated samples (`hepml-coffea generate`). Drop truth_label for data."
             )
+        if self.truth_label is not None:
+            self._check_integer_label(jets[self.truth_label], dataset)
         selected = jets[(jets.pt > self.pt_min) & (abs(jets.eta) < self.eta_max)]
         weight = (
             events.genWeight

@@ -17,7 +17,7 @@ from real_cms import open_events
 from hepml_coffea import attach
 from hepml_coffea.cli import main
 from hepml_coffea.decorrelation import jensen_shannon
-from hepml_coffea.errors import MissingBranchError
+from hepml_coffea.errors import ConfigurationError, MissingBranchError
 from hepml_coffea.events import open_nanoaod
 
 MASS_BINS = np.linspace(0, 300, 61)
@@ -132,3 +132,10 @@ def test_truth_label_on_data_is_a_clear_error():
     events = open_events("pfnano")
     with pytest.raises(MissingBranchError, match="truth labels exist only in generated samples"):
         TaggingProcessor(["cutbased"], truth_label="truthLabel").process(events)
+
+
+@pytest.mark.parametrize("mode", ["eager", "dask"])
+def test_a_truth_label_that_is_not_an_integer_is_a_clear_error(mode):
+    events = open_events("pfnano", mode)
+    with pytest.raises(ConfigurationError, match=r"FatJet.pt in dataset .* holds float32, not int"):
+        TaggingProcessor(["cutbased"], truth_label="pt").process(events)
