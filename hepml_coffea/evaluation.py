@@ -17,8 +17,8 @@ import numpy as np
 
 from hepml_coffea import runtime
 from hepml_coffea.columns import outputs_from_raw
-from hepml_coffea.errors import LabelledDataError
-from hepml_coffea.plugin import Plugin
+from hepml_coffea.errors import ConfigurationError, LabelledDataError
+from hepml_coffea.plugin import Plugin, PluginKind
 from hepml_coffea.training.dataset import check_classes, load_labelled_features
 from hepml_coffea.training.metrics import classifier_metrics
 
@@ -76,6 +76,12 @@ def evaluate_taggers(
     """Evaluate every output of ``plugins`` on the same signal and background jets."""
     from tqdm.auto import tqdm
 
+    for plugin in plugins:
+        if plugin.kind is PluginKind.PILEUP_REGRESSION:
+            raise ConfigurationError(
+                f"plugin {plugin.name!r} is a pileup regression, and evaluate compares scores of"
+                " taggers and anomaly scores; see `hepml-coffea evaluate-pileup`"
+            )
     check_classes(signal_files, background_files, max_per_class)  # before the progress bar
     results: list[TaggerEvaluation] = []
     reference_mass = None

@@ -192,3 +192,9 @@ def test_the_same_file_as_signal_and_background_is_one_line(capsys):
     argv = ["evaluate", "--plugins", "cutbased", "--signal", path, "--background", path]
     err = _one_line_error(capsys, argv)
     assert "given as signal and as background: the background class takes every jet" in err
+
+
+def test_evaluate_of_a_pileup_regression_is_one_line(capsys):
+    argv = ["evaluate", "--plugins", "puppi", "--signal", "s.root", "--background", "b.root"]
+    err = _one_line_error(capsys, argv)
+    assert "plugin 'puppi' is a pileup regression, and evaluate compares scores" in err
