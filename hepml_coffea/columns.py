@@ -29,7 +29,12 @@ from hepml_coffea.branches import (
     declared_view,
     describe_source,
 )
-from hepml_coffea.errors import InvalidInputError, MissingBranchError, PluginDefinitionError
+from hepml_coffea.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    MissingBranchError,
+    PluginDefinitionError,
+)
 from hepml_coffea.features.sharing import shared_features
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.registry import Registry, get_registry
@@ -336,6 +341,11 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
     :param registry: where to look names up and which custom Keras objects models may use; the
         process-wide registry by default.
     """
+    if events.ndim != 1:
+        raise ConfigurationError(
+            f"attach takes the events (one entry per event, a processor's `events`), not a"
+            f" collection such as events.FatJet; got an array of {events.ndim} dimensions"
+        )
     dask = is_dask(events)
     if dask:
         import dask_awkward as dak

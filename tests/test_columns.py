@@ -7,7 +7,13 @@ import pytest
 from coffea.nanoevents import NanoAODSchema
 from real_cms import open_events
 
-from hepml_coffea import InvalidInputError, MissingBranchError, attach, runtime
+from hepml_coffea import (
+    ConfigurationError,
+    InvalidInputError,
+    MissingBranchError,
+    attach,
+    runtime,
+)
 from hepml_coffea.features import fatjet_substructure, top_window_features
 
 
@@ -82,6 +88,12 @@ def test_missing_branch_is_caught_at_graph_build_time_in_dask():
     events = open_events("open_data_ttbar", schema=NanoAODSchema, mode="dask")
     with pytest.raises(MissingBranchError, match="FatJet_msoftdrop"):
         attach(events, ["cutbased"])
+
+
+@pytest.mark.parametrize("mode", ["eager", "virtual", "dask"])
+def test_a_collection_in_place_of_the_events_is_named(mode):
+    with pytest.raises(ConfigurationError, match="not a collection such as events.FatJet; got an"):
+        attach(open_events("pfnano", mode=mode).FatJet, ["cutbased"])
 
 
 @pytest.mark.parametrize("bad_value", [np.nan, np.inf])
