@@ -93,14 +93,32 @@ def normalise_fileset(raw: Mapping[str, Any], source: str = "fileset") -> dict[s
         )
     fileset = {}
     for dataset, spec in raw.items():
+        if isinstance(spec, Mapping) and "files" not in spec:
+            raise FilesetError(
+                f'{source}: dataset {dataset!r} has no "files" key (it has {sorted(spec)});'
+                ' give {"files": {path: tree}} or a list of paths'
+            )
         files = spec.get("files") if isinstance(spec, Mapping) else spec
         if isinstance(files, (list, tuple)):
+            twice = sorted({str(f) for f in files if files.count(f) > 1})
+            if twice:
+                raise FilesetError(f"{source}: dataset {dataset!r} lists {twice} more than once")
             files = {str(f): "Events" for f in files}
+        if isinstance(files, str):
+            raise FilesetError(
+                f"{source}: dataset {dataset!r} gives one string, not a list of files;"
+                f' write ["{files}"]'
+            )
         if not isinstance(files, Mapping) or not files:
             raise FilesetError(f"{source}: dataset {dataset!r} lists no files")
         missing = [f for f in files if not is_remote(f) and not Path(f).is_file()]
         if missing:
-            raise FilesetError(f"{source}: dataset {dataset!r} refers to missing file(s) {missing}")
+            relative = any(not Path(f).is_absolute() for f in missing)
+            where = f" (relative paths are read from the current folder, {Path.cwd()})"
+            raise FilesetError(
+                f"{source}: dataset {dataset!r} refers to missing file(s) {missing}"
+                + (where if relative else "")
+            )
         entry = {"files": dict(files)}
         if isinstance(spec, Mapping) and spec.get("metadata"):
             entry["metadata"] = dict(spec["metadata"])

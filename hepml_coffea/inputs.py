@@ -87,6 +87,18 @@ def check_fileset(fileset: Mapping[str, Mapping[str, Any]]) -> None:
         for path, treename in spec["files"].items():
             if not is_remote(path):
                 check_input_file(Path(path), treename)
+            elif path.startswith("root://") and not _can_read_xrootd():
+                raise InputFileError(
+                    path,
+                    "is an XRootD URL, and uproot reads those with fsspec-xrootd, which is not"
+                    " installed; pip install fsspec-xrootd",
+                )
+
+
+def _can_read_xrootd() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("fsspec_xrootd") is not None
 
 
 def branches_not_filled_in(files: Mapping[str, str]) -> tuple[str, list[str]] | None:

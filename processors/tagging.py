@@ -55,6 +55,11 @@ class TaggingProcessor(processor.ProcessorABC):
         truth_label: str | None = None,
     ):
         self.plugins = resolve_plugins(plugins)
+        if not self.plugins:
+            raise ConfigurationError(
+                "TaggingProcessor got no plugins; name at least one, e.g. cutbased"
+                " (`hepml-coffea plugins` lists them)"
+            )
         collections = {plugin.collection for plugin in self.plugins}
         if len(collections) != 1:
             raise ConfigurationError(

@@ -248,6 +248,20 @@ def test_bad_filesets_and_options_are_refused(tmp_path):
         normalise_fileset({"x": [str(tmp_path / "nope.root")]})
     with pytest.raises(FilesetError, match="lists no files"):
         normalise_fileset({"x": {"files": {}}})
+    with pytest.raises(FilesetError, match=r"missing file\(s\) \['nope.root'\] \(relative paths"):
+        normalise_fileset({"x": ["nope.root"]})
+    real = str(cms_file("pfnano"))
+    with pytest.raises(FilesetError, match="gives one string, not a list of files"):
+        normalise_fileset({"x": real})
+    with pytest.raises(FilesetError, match=r"has no \"files\" key \(it has \['file'\]\)"):
+        normalise_fileset({"x": {"file": [real]}})
+    with pytest.raises(FilesetError, match=r"lists .*pfnano.root'\] more than once"):
+        normalise_fileset({"x": [real, real]})
+    with pytest.raises(ConfigurationError, match="got no plugins"):
+        TaggingProcessor([])
+    for option in ("workers", "chunksize"):
+        with pytest.raises(ConfigurationError, match=f"{option}=0: give a positive number"):
+            run_processor(TaggingProcessor(["cutbased"]), {}, **{option: 0})
     with pytest.raises(ConfigurationError, match="unknown executor"):
         run_processor(TaggingProcessor(["cutbased"]), {}, executor="spark")
     with pytest.raises(ConfigurationError, match="chunks_per_submission=-1"):

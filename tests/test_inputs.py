@@ -54,7 +54,7 @@ def test_an_object_that_is_not_a_tree_is_refused():
 
 def test_check_fileset_checks_local_files_and_leaves_urls_to_the_executors(tmp_path):
     path, _ = broken_input("empty", tmp_path)
-    check_fileset({"remote": {"files": {"root://eos.example//ttbar.root": "Events"}}})
+    check_fileset({"remote": {"files": {"https://eos.example/ttbar.root": "Events"}}})
     with pytest.raises(InputFileError, match="ttbar.root is empty"):
         check_fileset(
             {
@@ -84,3 +84,14 @@ def test_the_files_of_a_dataset_are_compared_branch_by_branch_ignoring_bools(tmp
     )
     assert branches_not_filled_in({trigger: "Events", plain: "Events"}) is None
     assert branches_not_filled_in({more: "Events"}) is None
+
+
+def test_an_xrootd_url_needs_fsspec_xrootd(monkeypatch):
+    from hepml_coffea import inputs
+
+    fileset = {"remote": {"files": {"root://eos.example//ttbar.root": "Events"}}}
+    monkeypatch.setattr(inputs, "_can_read_xrootd", lambda: False)
+    with pytest.raises(InputFileError, match="ttbar.root is an XRootD URL.*pip install fsspec-x"):
+        check_fileset(fileset)
+    monkeypatch.setattr(inputs, "_can_read_xrootd", lambda: True)
+    check_fileset(fileset)  # opened by the executors
