@@ -198,3 +198,10 @@ def test_evaluate_of_a_pileup_regression_is_one_line(capsys):
     argv = ["evaluate", "--plugins", "puppi", "--signal", "s.root", "--background", "b.root"]
     err = _one_line_error(capsys, argv)
     assert "plugin 'puppi' is a pileup regression, and evaluate compares scores" in err
+
+
+def test_evaluate_anomaly_of_a_tagger_is_one_line(capsys):
+    argv = ["evaluate-anomaly", "--plugins", "cutbased", "--qcd", "q.root", "--top", "t.root"]
+    argv += ["--output-dir", "out"]
+    err = _one_line_error(capsys, argv)
+    assert "plugin 'cutbased' is a tagger, not an anomaly score" in err

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hepml_coffea.errors import ConfigurationError
+from hepml_coffea.plugin import PluginKind
 
 SIGNAL_EFFICIENCY = 0.3
 #: signal name -> (truth label, mass window in GeV)
@@ -225,6 +226,12 @@ def run(args: argparse.Namespace) -> int:
 
     registry = get_registry()
     plugins = [registry.get(name.strip()) for name in args.plugins.split(",") if name.strip()]
+    for plugin in plugins:
+        if plugin.kind is not PluginKind.ANOMALY_SCORE:
+            raise ConfigurationError(
+                f"plugin {plugin.name!r} is a {plugin.kind}, not an anomaly score; compare"
+                " taggers with `hepml-coffea evaluate`"
+            )
     signals = {"top": args.top, **({"W": args.w} if args.w else {})}
     for path in (args.qcd, *signals.values()):
         check_input_file(
