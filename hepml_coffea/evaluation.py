@@ -32,7 +32,8 @@ class TaggerEvaluation:
     plugin: str
     column: str
     auc: float
-    accuracy: float
+    #: at a cut of 0.5; None for a score that is not a probability (its range is not [0, 1])
+    accuracy: float | None
     inv_eps_b_03: float
     inv_eps_b_05: float
     parameters: int
@@ -109,7 +110,7 @@ def evaluate_taggers(
                     plugin=plugin.name,
                     column=plugin.column_name(output),
                     auc=metrics["auc"],
-                    accuracy=metrics["accuracy"],
+                    accuracy=metrics["accuracy"] if tuple(output.range) == (0.0, 1.0) else None,
                     inv_eps_b_03=metrics["inv_eps_b_at_eps_s_0.3"],
                     inv_eps_b_05=metrics["inv_eps_b_at_eps_s_0.5"],
                     parameters=parameters,
@@ -132,8 +133,9 @@ def evaluation_table(results: Sequence[TaggerEvaluation]) -> str:
     for r in sorted(results, key=lambda r: -r.auc):
         rate = "-" if r.jets_per_second is None else f"{r.jets_per_second:,.0f}"
         params = "-" if r.parameters == 0 else f"{r.parameters:,}"
+        accuracy = "-" if r.accuracy is None else f"{r.accuracy:.3f}"
         lines.append(
-            f"| {r.column} | {r.auc:.4f} | {r.accuracy:.3f} | {r.inv_eps_b_03:.0f} | "
+            f"| {r.column} | {r.auc:.4f} | {accuracy} | {r.inv_eps_b_03:.0f} | "
             f"{r.inv_eps_b_05:.1f} | {params} | {rate} |"
         )
     return "\n".join(lines) + "\n"

@@ -1,6 +1,7 @@
 """``hepml-coffea evaluate``: the comparison table, ROC curves and their agreement with the metrics."""
 
 import json
+import re
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def test_evaluate_command_writes_table_json_and_plots(generated_ttbar_qcd, tmp_p
         [
             "evaluate",
             "--plugins",
-            "cutbased,substructure_dnn",
+            "cutbased,substructure_dnn,jet_density",
             "--signal",
             str(signal),
             "--background",
@@ -63,7 +64,10 @@ def test_evaluate_command_writes_table_json_and_plots(generated_ttbar_qcd, tmp_p
     assert code == 0
     record = json.loads((tmp_path / "evaluation.json").read_text())
     results = {r["plugin"]: r for r in record["results"]}
-    assert set(results) == {"cutbased", "substructure_dnn"}
+    assert set(results) == {"cutbased", "substructure_dnn", "jet_density"}
+    # an anomaly score is no probability: no accuracy at a cut of 0.5
+    assert results["jet_density"]["accuracy"] is None and 0.5 < results["jet_density"]["auc"]
+    assert 0.5 < results["substructure_dnn"]["accuracy"] <= 1.0
     assert (
         results["substructure_dnn"]["parameters"] > 1000
         and results["substructure_dnn"]["jets_per_second"] > 0
@@ -74,4 +78,6 @@ def test_evaluate_command_writes_table_json_and_plots(generated_ttbar_qcd, tmp_p
     assert (tmp_path / "roc.png").stat().st_size > 10_000 and (
         tmp_path / "scores.png"
     ).stat().st_size > 10_000
-    assert "| substructure_dnn_top |" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| substructure_dnn_top |" in out
+    assert re.search(r"\| jet_density_score \| 0\.\d{4} \| - \|", out), out
