@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,7 +101,7 @@ def normalise_fileset(raw: Mapping[str, Any], source: str = "fileset") -> dict[s
             )
         files = spec.get("files") if isinstance(spec, Mapping) else spec
         if isinstance(files, (list, tuple)):
-            twice = sorted({str(f) for f in files if files.count(f) > 1})
+            twice = sorted(str(f) for f, n in Counter(files).items() if n > 1)
             if twice:
                 raise FilesetError(f"{source}: dataset {dataset!r} lists {twice} more than once")
             files = {str(f): "Events" for f in files}
