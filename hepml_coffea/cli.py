@@ -10,6 +10,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from hepml_coffea.errors import ConfigurationError, HepmlCoffeaError, InputFileError, our_error
+from hepml_coffea.tensorflow_log import quiet_by_default
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
@@ -515,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.command_line = " ".join(["hepml-coffea", *(sys.argv[1:] if argv is None else argv)])
+    quiet_by_default()  # TensorFlow's INFO and WARNING lines only when the user asks for them
     try:
         return args.func(args)
     except Exception as exc:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -52,36 +49,6 @@ def rank_correlation(a, b) -> float:
 
     ranks_a, ranks_b = (np.argsort(np.argsort(np.asarray(x))) for x in (a, b))
     return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
-
-
-@contextmanager
-def _stderr_closed() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null meanwhile: C++ libraries write there directly."""
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _quiet_tensorflow() -> None:
-    """Keep TensorFlow's start-up log out of the demo, unless the user chose TF_CPP_MIN_LOG_LEVEL."""
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "keras" in sys.modules:
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = (
-        "2"  # no C++ INFO or WARNING lines, here and in worker processes
-    )
-    logging.getLogger("tensorflow").setLevel(
-        logging.ERROR
-    )  # nine models tracing once each is no warning
-    # TensorFlow 2.21 logs its oneDNN notice through absl before initialising absl, which ignores
-    # the level (abseil/abseil-cpp#1718): stderr is closed while Keras imports its backend.
-    with _stderr_closed():
-        import keras  # noqa: F401
 
 
 @contextmanager
@@ -203,7 +170,6 @@ def run_demo(
         f"[bold]hepml-coffea demo[/]: attaching {', '.join(plugins)} to real CMS PFNano "
         f"({cms_file('pfnano').name}) with the {executor} executor"
     )
-    _quiet_tensorflow()
     with _expected_schema_warnings_ignored(), silence_coffea() if quiet else nullcontext():
         output = run_processor(
             TaggingProcessor(plugins),

@@ -32,6 +32,7 @@ from hepml_coffea.anomaly.cards import check_background_only
 from hepml_coffea.artifacts import ONNX_FILE, WEIGHTS_FILE, ModelCard, read_card
 from hepml_coffea.errors import ArtifactError, ConfigurationError, InvalidInputError
 from hepml_coffea.plugin import Plugin, PluginKind
+from hepml_coffea.tensorflow_log import import_keras
 
 if TYPE_CHECKING:
     from hepml_coffea.registry import Registry
@@ -403,8 +404,8 @@ def _load(plugin: Plugin, registry: Registry | None, card: ModelCard, backend: s
 
 
 def _load_keras(plugin: Plugin, registry: Registry | None, card: ModelCard) -> KerasModel:
+    keras = import_keras()  # the first import: TensorFlow's start-up log held to its level
     _apply_thread_settings()
-    import keras
 
     path = Path(plugin.artifact) / WEIGHTS_FILE
     try:

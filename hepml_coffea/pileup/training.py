@@ -38,6 +38,7 @@ from hepml_coffea.pileup import pumml
 from hepml_coffea.pileup.candidates import JetCandidates
 from hepml_coffea.pileup.chs import chs_weights
 from hepml_coffea.pileup.contract import jets_from_weights
+from hepml_coffea.tensorflow_log import import_keras
 
 #: the default training mixture: (MU, events), one sample (and one seed) per entry: MU 20 to 140,
 #: more of the high MU where mitigation matters most, and MU 0, where the network must learn to
@@ -277,8 +278,6 @@ def train_pumml(
     :param samples: training files with truth; None: the ``mixture`` of MU, generated (cached)
         with :data:`hepml_coffea.pileup.evaluation.TRAINING_SEEDS`
     """
-    import keras
-
     from hepml_coffea.artifacts import sha256_of, write_artifact
     from hepml_coffea.export import export_trained_artifact
     from hepml_coffea.training.fit import _split, _versions
@@ -302,6 +301,7 @@ def train_pumml(
             f"plugin 'pumml': the training samples hold {n} jets; generate more events"
         )
 
+    keras = import_keras()
     keras.utils.set_random_seed(seed)
     train, val, test = _split(n, validation_fraction, test_fraction, seed)
     y = data.y

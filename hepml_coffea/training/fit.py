@@ -21,6 +21,7 @@ from hepml_coffea.artifacts import ModelCard, sha256_of, write_artifact
 from hepml_coffea.errors import ArtifactError, ConfigurationError, LabelledDataError
 from hepml_coffea.export import export_trained_artifact
 from hepml_coffea.plugin import Plugin, PluginKind
+from hepml_coffea.tensorflow_log import import_keras
 from hepml_coffea.training.dataset import LabelledFeatures
 from hepml_coffea.training.decorrelate import Decorrelation, fit_adversary, fit_disco
 from hepml_coffea.training.metrics import classifier_metrics
@@ -261,8 +262,7 @@ def train_plugin(
         raise LabelledDataError(
             f"plugin {plugin.name!r} is a {plugin.kind} and needs signal jets; pass --signal files"
         )
-    import keras
-
+    keras = import_keras()
     keras.utils.set_random_seed(seed)
     split = _split(len(data.labels), validation_fraction, test_fraction, seed)
     train, val, test = split
