@@ -294,6 +294,11 @@ The fileset is a JSON file in coffea's format, one entry per dataset:
 With --executor dask the files of a dataset must have the same branches, bar bools (triggers),
 which coffea reads as None in the events of a file that lacks them."""
 
+REMOTE_FILES_HELP = """\
+Files may be URLs: https:// (read with aiohttp) or root:// (XRootD: pip install fsspec-xrootd,
+and a grid proxy). The iterative and futures executors try a chunk of a remote file {attempts}
+times before the run stops, dask once; local files are checked before the run starts."""
+
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows each option's default (unless it has none) and keeps descriptions' line breaks."""
@@ -319,7 +324,7 @@ def positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hepml_coffea.execution import DEFAULT_CHUNKSIZE, EXECUTORS, SCHEMAS
+    from hepml_coffea.execution import DEFAULT_CHUNKSIZE, EXECUTORS, REMOTE_RETRIES, SCHEMAS
 
     parser = argparse.ArgumentParser(prog="hepml-coffea", formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=_version())
@@ -358,7 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_plugins)
 
-    p = command("run", "run the tagging processor over a fileset", epilog=FILESET_HELP)
+    p = command(
+        "run",
+        "run the tagging processor over a fileset",
+        epilog=f"{FILESET_HELP}\n\n{REMOTE_FILES_HELP.format(attempts=REMOTE_RETRIES + 1)}",
+    )
     p.add_argument("--fileset", type=Path, required=True, help="fileset JSON file (format below)")
     p.add_argument("--plugins", required=True, help="comma-separated plugin names")
     add_executor(p)

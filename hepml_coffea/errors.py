@@ -6,6 +6,9 @@ so that a failure on a Dask worker hours into a job is still actionable from the
 
 from __future__ import annotations
 
+import ast
+import re
+
 
 class HepmlCoffeaError(Exception):
     """Base class of every error raised on purpose by hepml-coffea."""
@@ -56,13 +59,47 @@ class InputFileError(HepmlCoffeaError):
     def __reduce__(self):  # so that it pickles across processes despite its two arguments
         return type(self), (self.path, self.problem)
 
+    def __repr__(self) -> str:  # the arguments, so that our_error can rebuild it from its repr
+        return f"{type(self).__name__}({self.path!r}, {self.problem!r})"
+
+
+#: how coffea's Runner wraps the error of a chunk ("Failed processing file: ... The error was:
+#: {error!r}."): a futures worker's error comes back to the client in this form alone, since
+#: pickling the wrapping Exception drops its cause
+_WRAPPED_REPR = re.compile(r"The error was: (\w+)(\(.*\))\.$", re.DOTALL)
+
 
 def our_error(exc: BaseException | None) -> HepmlCoffeaError | None:
     """The hepml-coffea error behind ``exc``, if any: coffea's executors wrap worker errors in
-    a plain Exception whose cause (or context) is ours."""
-    while exc is not None and not isinstance(exc, HepmlCoffeaError):
+    a plain Exception whose cause (or context) is ours, or, from a futures worker, whose message
+    ends with our error's repr."""
+    while exc is not None:
+        if isinstance(exc, HepmlCoffeaError):
+            return exc
+        rebuilt = _from_wrapped_repr(str(exc))
+        if rebuilt is not None:
+            return rebuilt
         exc = exc.__cause__ or exc.__context__
-    return exc
+    return None
+
+
+def _from_wrapped_repr(message: str) -> HepmlCoffeaError | None:
+    match = _WRAPPED_REPR.search(message)
+    kind = match and _error_classes(HepmlCoffeaError).get(match.group(1))
+    if kind is None:
+        return None
+    try:
+        arguments = ast.literal_eval(match.group(2)[:-1] + ",)")  # a tuple, also of one
+        return kind(*arguments)
+    except (ValueError, SyntaxError, TypeError):
+        return None
+
+
+def _error_classes(base: type[HepmlCoffeaError]) -> dict[str, type[HepmlCoffeaError]]:
+    found = {base.__name__: base}
+    for subclass in base.__subclasses__():
+        found |= _error_classes(subclass)
+    return found
 
 
 class HistogramError(HepmlCoffeaError, ValueError):

@@ -11,10 +11,14 @@ file and the entries; chunks of local files are never retried, since they fail t
 from __future__ import annotations
 
 import ast
+import io
 import json
 import logging
+import sys
+import traceback
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +32,7 @@ from hepml_coffea.inputs import (
     check_fileset,
     is_remote,
     one_line,
+    remote_read_error,
 )
 
 if TYPE_CHECKING:
@@ -198,7 +203,7 @@ def run_processor(
         )
     if scheduler is not None:
         raise ConfigurationError("--scheduler only applies to the dask executor")
-    remote = any(is_remote(path) for spec in fileset.values() for path in spec["files"])
+    remote = any(is_remote(path) for path in _paths(fileset))
     retries = REMOTE_RETRIES if remote else 0
     engine = (
         processor.IterativeExecutor(status=progress, retries=retries)
@@ -206,15 +211,46 @@ def run_processor(
         else processor.FuturesExecutor(workers=workers, status=progress, retries=retries)
     )
     runner = processor.Runner(executor=engine, schema=SCHEMAS[schema], chunksize=chunksize)
+    with _tracebacks_held() as held:
+        try:
+            return runner(
+                runner_fileset(fileset), processor_instance=_NamingReadErrors(processor_instance)
+            )
+        except Exception as exc:  # coffea wraps every worker error in a plain Exception
+            ours = our_error(exc) or remote_read_error(exc, _paths(fileset))
+            if ours is None:  # a bug: the worker's traceback too
+                sys.stderr.write(held.getvalue())
+                raise
+            raise ours from None
+
+
+class _HeldTracebacks(io.StringIO):
+    """The ``traceback`` module, but ``print_exc`` writes into this buffer."""
+
+    def print_exc(self, limit=None, chain=True) -> None:
+        traceback.print_exc(limit=limit, file=self, chain=chain)
+
+    def __getattr__(self, name: str):
+        return getattr(traceback, name)
+
+
+@contextmanager
+def _tracebacks_held() -> Iterator[io.StringIO]:
+    """coffea's futures executor prints the traceback of a failed chunk (``traceback.print_exc``)
+    before it raises, also when the error is one of ours with its one line; held here instead,
+    for the caller to print when the error is a bug."""
+    from coffea.processor import executor as coffea_executor
+
+    held = _HeldTracebacks()
+    coffea_executor.traceback = held
     try:
-        return runner(
-            runner_fileset(fileset), processor_instance=_NamingReadErrors(processor_instance)
-        )
-    except Exception as exc:  # coffea wraps every worker error in a plain Exception
-        ours = our_error(exc)
-        if ours is None:
-            raise
-        raise ours from None
+        yield held
+    finally:
+        coffea_executor.traceback = traceback
+
+
+def _paths(fileset: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    return [path for spec in fileset.values() for path in spec["files"]]
 
 
 class _NamingReadErrors(processor.ProcessorABC):
@@ -253,6 +289,15 @@ def _unreadable(path: str, start: int, stop: int, reason: str) -> InputFileError
 
 def _silence_distributed_logs() -> None:
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
+def _hide_failed_task_logs() -> None:
+    """A worker logs every failed task with its traceback ("Compute Failed"), which the client
+    raises too: on a local cluster, whose workers write to the run's terminal, the client's
+    one-line error (or, for a bug, its traceback) is enough."""
+    logging.getLogger("distributed.worker").addFilter(
+        lambda record: not record.getMessage().startswith("Compute Failed")
+    )
 
 
 def local_cluster(workers: int) -> LocalCluster:
@@ -368,15 +413,27 @@ def _run_dask(
     import dask
 
     cluster = None if scheduler else local_cluster(workers)
-    client = _connected_client(scheduler or cluster)
+    try:
+        client = _connected_client(scheduler or cluster)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
     # The client is made the scheduler only inside this block (preprocess computes on it): as a
     # process-wide default it outlived the run (dask's config kept "dask.distributed"), and later
     # computes failed.
     with client, dask.config.set(scheduler=client):
+        if cluster is not None:
+            client.run(_hide_failed_task_logs)
         try:
             whole = preprocessed(fileset, chunksize=chunksize)
             parts = submissions(whole, chunks_per_submission or max(1, chunk_count(whole)))
             return _compute_submissions(client, processor_instance, parts, schema, progress)
+        except Exception as exc:
+            unreachable = our_error(exc) is None and remote_read_error(exc, _paths(fileset))
+            if not unreachable:
+                raise
+            raise unreachable from None
         finally:
             if cluster is not None:
                 # A worker whose heartbeat is in flight while the cluster shuts it down logs the

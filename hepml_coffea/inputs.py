@@ -9,9 +9,10 @@ and its top directory only, so they cost well under a millisecond a local file.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import uproot
 
@@ -120,3 +121,43 @@ def branches_not_filled_in(files: Mapping[str, str]) -> tuple[str, list[str]] | 
         if not_bool:
             return path, not_bool
     return None
+
+
+def remote_read_error(exc: BaseException, paths: Sequence[str]) -> InputFileError | None:
+    """A failure to reach or read one of the remote ``paths`` (a name that does not resolve, a
+    refused connection, a timeout, a missing file), found in ``exc`` or its causes, as one
+    line naming the URL; None when ``exc`` is no such failure or no path is remote.
+
+    The URL named is the one the error message contains, else the first on the host it names,
+    else the only remote path; with several and no clue the error says how many there are.
+    """
+    remote = [path for path in paths if is_remote(path)]
+    failure = next((e for e in _chain(exc) if _is_network_error(e)), None)
+    if not remote or failure is None:
+        return None
+    message = str(failure)
+    reason = one_line(type(failure).__name__, message)
+    hosts = {path: urlsplit(path).hostname for path in remote}
+    named = [path for path in remote if path in message] or [
+        path for path, host in hosts.items() if host and host in message
+    ]
+    if named or len(remote) == 1:
+        path = (named or remote)[0]
+    else:
+        path = f"one of the {len(remote)} remote files ({remote[0]}, ...)"
+    proxy = ", and your grid proxy (voms-proxy-info)" if path.startswith("root://") else ""
+    return InputFileError(
+        path, f"could not be read ({reason}); check the URL and the network{proxy}"
+    )
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    """An OSError (socket errors, timeouts, fsspec's FileNotFoundError for a URL) or one of
+    aiohttp's client errors (an HTTP status among them), which are not all OSErrors."""
+    return isinstance(exc, OSError) or type(exc).__module__.startswith("aiohttp")

@@ -148,10 +148,11 @@ def test_run_names_a_broken_input_file_in_one_line_without_retrying(
     assert "Traceback" not in err and "Performed attempt" not in err and not retries
 
 
-@pytest.mark.parametrize("executor", ["iterative", "dask"])
+@pytest.mark.parametrize("executor", EXECUTORS)
 def test_run_names_a_file_whose_basket_cannot_be_read_in_one_line(tmp_path, capfd, executor):
     """The file passes the up-front check; the zeroed basket is met inside the executor, in the first
-    chunk (both executors cut the 10 entries, at --chunksize 4, into 0-5 and 5-10)."""
+    chunk (every executor cuts the 10 entries, at --chunksize 4, into 0-5 and 5-10). The
+    futures executor prints a failed chunk's traceback itself, which is held back."""
     path, code, err, retries = _run_on_broken_input("zeroed_basket", executor, tmp_path, capfd)
     assert code == 2
     last = err.splitlines()[-1]
@@ -160,6 +161,34 @@ def test_run_names_a_file_whose_basket_cannot_be_read_in_one_line(tmp_path, capf
     ), err
     assert last.endswith("; re-copy or regenerate it")
     assert "Traceback" not in err and "Performed attempt" not in err and not retries
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_plugin_error_in_a_worker_is_one_line(tmp_path, capfd, executor):
+    """pumml needs generated samples' PF-candidate truth, which the CMS file lacks; the error is
+    raised where the chunk is processed (in a worker process for futures and dask)."""
+    code, _ = _run_cli(
+        {"cms": [str(cms_file("pfnano"))]}, executor, tmp_path, "--plugins", "pumml", "--quiet"
+    )
+    err = capfd.readouterr().err
+    assert code == 2
+    assert err.splitlines()[-1].startswith(
+        "hepml-coffea run: error: plugin 'pumml' needs branch(es) ['PFCands_fromPV']"
+    ), err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_an_unreachable_url_is_one_line_after_the_retries(tmp_path, capfd, executor):
+    url = "http://127.0.0.1:1/store/ttbar.root"  # nothing listens on port 1: refused at once
+    code, _ = _run_cli({"ttbar": [url]}, executor, tmp_path, "--quiet")
+    err = capfd.readouterr().err
+    assert code == 2
+    assert err.splitlines()[-1].startswith(
+        f"hepml-coffea run: error: {url} could not be read (ClientConnectorError: Cannot connect"
+    ), err
+    assert err.splitlines()[-1].endswith("check the URL and the network")
+    assert "Traceback" not in err
 
 
 def test_train_refuses_mass_flattening_without_decorrelation(tmp_path, capsys):

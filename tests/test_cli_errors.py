@@ -9,6 +9,7 @@ import pytest
 
 from hepml_coffea import HepmlCoffeaError, Output, Plugin, cli, registry
 from hepml_coffea.data import cms_file
+from hepml_coffea.errors import InputFileError, MissingBranchError, our_error
 from hepml_coffea.features import top_window_features
 
 
@@ -84,6 +85,31 @@ def test_our_error_behind_a_wrapper_is_one_line(capsys, monkeypatch):
         _one_line_error(capsys, ["plugins"])
         == "hepml-coffea plugins: error: the real reason; do this\n"
     )
+
+
+def _as_from_a_futures_worker(error: Exception) -> Exception:
+    """``error`` wrapped as coffea's Runner wraps a chunk's error, as it reaches the client from
+    a loky worker process: without its cause, which plain pickling drops."""
+    return Exception(f"Failed processing file: WorkItem(...). The error was: {error!r}.")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InputFileError("/data/a (1).root", "could not be read at entries 0-5 (it's 'zeroed')"),
+        MissingBranchError("plugin 'pumml' needs branch(es) ['PFCands_fromPV'], missing"),
+    ],
+)
+def test_our_error_from_a_futures_worker_is_rebuilt_from_its_repr(error):
+    rebuilt = our_error(_as_from_a_futures_worker(error))
+    assert type(rebuilt) is type(error) and str(rebuilt) == str(error)
+    if isinstance(error, InputFileError):
+        assert (rebuilt.path, rebuilt.problem) == (error.path, error.problem)
+
+
+def test_a_worker_error_that_is_not_ours_is_not_rebuilt():
+    assert our_error(_as_from_a_futures_worker(ValueError("a bug"))) is None
+    assert our_error(Exception("... The error was: InputFileError(open('x')).")) is None
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from broken_inputs import REFUSED_UP_FRONT, broken_input
 
 from hepml_coffea import InputFileError, check_input_file
 from hepml_coffea.data import cms_file
-from hepml_coffea.inputs import branches_not_filled_in, check_fileset
+from hepml_coffea.inputs import branches_not_filled_in, check_fileset, remote_read_error
 
 
 @pytest.mark.parametrize("key", ["pfnano", "drell_yan", "open_data_ttbar"])
@@ -95,3 +95,43 @@ def test_an_xrootd_url_needs_fsspec_xrootd(monkeypatch):
         check_fileset(fileset)
     monkeypatch.setattr(inputs, "_can_read_xrootd", lambda: True)
     check_fileset(fileset)  # opened by the executors
+
+
+SITE_A = "https://site-a.example/store/ttbar_1.root"
+SITE_B = "root://site-b.example//store/qcd_1.root"
+
+
+def _wrapped(error: BaseException) -> Exception:
+    """``error`` as the cause of an executor's wrapper, as a run raises it."""
+    try:
+        raise Exception("Failed processing file") from error
+    except Exception as wrapper:
+        return wrapper
+
+
+@pytest.mark.parametrize(
+    ("error", "named"),
+    [
+        (FileNotFoundError(f"{SITE_B} not found"), SITE_B),  # the URL in the message
+        (ConnectionRefusedError("Cannot connect to host site-a.example:443"), SITE_A),  # its host
+    ],
+)
+def test_a_network_error_names_the_url_it_is_about(error, named):
+    found = remote_read_error(_wrapped(error), [SITE_A, SITE_B, "/local/file.root"])
+    assert found.path == named
+    assert (
+        type(error).__name__ in found.problem and "check the URL and the network" in found.problem
+    )
+    assert ("voms-proxy-info" in found.problem) == named.startswith("root://")
+
+
+def test_a_network_error_without_a_clue_counts_the_remote_files():
+    found = remote_read_error(TimeoutError("timed out"), [SITE_A, SITE_B])
+    assert found.path == f"one of the 2 remote files ({SITE_A}, ...)"
+    only = remote_read_error(TimeoutError("timed out"), [SITE_A, "/local/file.root"])
+    assert only.path == SITE_A
+
+
+def test_other_errors_and_local_filesets_are_not_network_errors():
+    assert remote_read_error(_wrapped(ValueError("a bug")), [SITE_A]) is None
+    assert remote_read_error(OSError("disk full"), ["/local/file.root"]) is None
