@@ -9,6 +9,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from hepml_coffea.arguments import local_file, positive_int
 from hepml_coffea.errors import ConfigurationError, HepmlCoffeaError, InputFileError, our_error
 from hepml_coffea.tensorflow_log import quiet_by_default
 
@@ -315,14 +316,6 @@ def _version() -> str:
     return f"%(prog)s {version('hepml-coffea')}"
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     from hepml_coffea.execution import DEFAULT_CHUNKSIZE, EXECUTORS, REMOTE_RETRIES, SCHEMAS
 
@@ -423,13 +416,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--signal",
-        type=Path,
+        type=local_file,
         nargs="+",
         help="signal NanoAOD files (none for an anomaly score, trained on --background only)",
     )
     p.add_argument(
         "--background",
-        type=Path,
+        type=local_file,
         nargs="+",
         help="background NanoAOD files (required but for a pileup regression)",
     )
@@ -481,9 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("evaluate", "compare taggers on labelled samples: table and ROC curves")
     p.add_argument("--plugins", required=True, help="comma-separated plugin names")
-    p.add_argument("--signal", type=Path, nargs="+", required=True, help="signal NanoAOD files")
     p.add_argument(
-        "--background", type=Path, nargs="+", required=True, help="background NanoAOD files"
+        "--signal", type=local_file, nargs="+", required=True, help="signal NanoAOD files"
+    )
+    p.add_argument(
+        "--background", type=local_file, nargs="+", required=True, help="background NanoAOD files"
     )
     p.add_argument(
         "--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)"

@@ -93,6 +93,23 @@ def test_version(capsys):
     assert capsys.readouterr().out == f"hepml-coffea {version('hepml-coffea')}\n"
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["evaluate", "--plugins", "cutbased", "--signal", "URL", "--background", "b.root"],
+        ["train", "--plugin", "pfn", "--signal", "s.root", "--background", "URL"],
+        ["train", "--plugin", "pumml", "--samples", "URL"],
+        ["evaluate-anomaly", "--qcd", "URL", "--top", "t.root", "--output-dir", "out"],
+    ],
+)
+def test_commands_that_read_whole_samples_refuse_a_url(capsys, argv):
+    url = "root://eospublic.cern.ch//eos/opendata/cms/qcd.root"
+    with pytest.raises(SystemExit) as exit_info:
+        main([url if arg == "URL" else arg for arg in argv])
+    assert exit_info.value.code == 2
+    assert f"{url} is a URL, and this command reads local files" in capsys.readouterr().err
+
+
 PROGRESS_TEXT = (
     "Preprocessing",
     "Processing",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hepml_coffea.arguments import local_file
 from hepml_coffea.errors import ConfigurationError
 from hepml_coffea.plugin import PluginKind
 
@@ -191,11 +192,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="jet_autoencoder,jet_autoencoder_md,jet_density",
         help="comma-separated anomaly-score plugins",
     )
-    p.add_argument("--qcd", type=Path, required=True, help="held-out QCD NanoAOD file")
+    p.add_argument("--qcd", type=local_file, required=True, help="held-out QCD NanoAOD file")
     p.add_argument(
-        "--top", type=Path, required=True, help="held-out ttbar NanoAOD file (truthLabel 1 jets)"
+        "--top",
+        type=local_file,
+        required=True,
+        help="held-out ttbar NanoAOD file (truthLabel 1 jets)",
     )
-    p.add_argument("--w", type=Path, help="held-out W' NanoAOD file (truthLabel 2 jets)")
+    p.add_argument("--w", type=local_file, help="held-out W' NanoAOD file (truthLabel 2 jets)")
     p.add_argument(
         "--inverse",
         nargs="+",

@@ -33,6 +33,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from hepml_coffea.arguments import local_file
 from hepml_coffea.errors import HepmlCoffeaError
 from hepml_coffea.pileup import pumml
 from hepml_coffea.pileup.candidates import JetCandidates
@@ -408,7 +409,7 @@ def add_train_arguments(parser) -> None:
     group = parser.add_argument_group("pileup regression (--plugin pumml)")
     group.add_argument(
         "--samples",
-        type=Path,
+        type=local_file,
         nargs="+",
         help="training samples with truth (hepml-coffea generate --pileup MU); default: generate "
         "--mixture with the reserved training seeds",
