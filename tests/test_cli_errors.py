@@ -220,6 +220,16 @@ def test_the_same_file_as_signal_and_background_is_one_line(capsys):
     assert "given as signal and as background: the background class takes every jet" in err
 
 
+def test_a_missing_sample_is_named_before_any_progress_bar(tmp_path, capsys):
+    missing = tmp_path / "qcd.root"
+    argv = ["evaluate", "--plugins", "cutbased", "--signal", str(cms_file("pfnano"))]
+    err = _one_line_error(capsys, [*argv, "--background", str(missing)])
+    assert (
+        err
+        == f"hepml-coffea evaluate: error: {missing} does not exist or is not a file; check the path\n"
+    )
+
+
 def test_evaluate_of_a_pileup_regression_is_one_line(capsys):
     argv = ["evaluate", "--plugins", "puppi", "--signal", "s.root", "--background", "b.root"]
     err = _one_line_error(capsys, argv)

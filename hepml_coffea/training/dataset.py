@@ -20,6 +20,7 @@ from hepml_coffea.columns import check_finite, feature_matrix, object_counts
 from hepml_coffea.decorrelation import decorrelation_mass_field
 from hepml_coffea.errors import LabelledDataError, MissingBranchError
 from hepml_coffea.events import open_nanoaod
+from hepml_coffea.inputs import check_input_file
 from hepml_coffea.plugin import Plugin
 
 TRUTH_LABEL_FIELD = "truthLabel"
@@ -63,8 +64,11 @@ def _read(path: Path, plugin: Plugin, signal_label: int | None):
 def check_classes(
     signal_files: Sequence[Path], background_files: Sequence[Path], max_per_class: int | None
 ) -> None:
-    """Refuse a file given as both classes (every jet of a background file is background) and
-    a cap on jets per class below 1."""
+    """Refuse a file given as both classes (every jet of a background file is background), a
+    cap on jets per class below 1, and a file that is missing or not a complete ROOT file
+    with an Events tree (before any progress bar is drawn)."""
+    for path in (*signal_files, *background_files):
+        check_input_file(path)
     shared = {Path(p).resolve() for p in signal_files} & {
         Path(p).resolve() for p in background_files
     }
