@@ -77,6 +77,18 @@ def test_worker_threads_follow_the_job_unless_set():
     assert "PYTHONPATH" not in worker_environment(1, {"PYTHONPATH": ""})
 
 
+def test_the_chosen_backend_and_log_level_reach_the_jobs():
+    """A job must run the backend the user chose for the run (HEPML_COFFEA_BACKEND=onnx), and
+    TensorFlow at the level the command set."""
+    client = {"HEPML_COFFEA_BACKEND": "onnx", "TF_CPP_MIN_LOG_LEVEL": "2", "HOME": "/home/me"}
+    env = worker_environment(1, client)
+    assert env == {
+        "HEPML_COFFEA_BACKEND": "onnx",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "HEPML_COFFEA_THREADS": "1",
+    }
+
+
 def test_bad_requests_fail_before_any_job_is_submitted():
     with pytest.raises(ConfigurationError, match="unknown batch system 'pbs'; choose one of"):
         batch_cluster("pbs")
