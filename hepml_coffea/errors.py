@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 
 
 class HepmlCoffeaError(Exception):
@@ -73,14 +74,20 @@ def our_error(exc: BaseException | None) -> HepmlCoffeaError | None:
     """The hepml-coffea error behind ``exc``, if any: coffea's executors wrap worker errors in
     a plain Exception whose cause (or context) is ours, or, from a futures worker, whose message
     ends with our error's repr."""
-    while exc is not None:
-        if isinstance(exc, HepmlCoffeaError):
-            return exc
-        rebuilt = _from_wrapped_repr(str(exc))
+    for link in exception_chain(exc):
+        if isinstance(link, HepmlCoffeaError):
+            return link
+        rebuilt = _from_wrapped_repr(str(link))
         if rebuilt is not None:
             return rebuilt
-        exc = exc.__cause__ or exc.__context__
     return None
+
+
+def exception_chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc``, then its cause (or, without one, its context), and so on."""
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 def _from_wrapped_repr(message: str) -> HepmlCoffeaError | None:

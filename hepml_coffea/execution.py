@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 from coffea import processor
 from coffea.nanoevents import NanoAODSchema, PFNanoAODSchema
 
-from hepml_coffea.errors import ConfigurationError, FilesetError, InputFileError, our_error
+from hepml_coffea.errors import (
+    ConfigurationError,
+    FilesetError,
+    HepmlCoffeaError,
+    InputFileError,
+    our_error,
+)
 from hepml_coffea.inputs import (
     REMAKE,
     branches_not_filled_in,
@@ -217,7 +223,7 @@ def run_processor(
                 runner_fileset(fileset), processor_instance=_NamingReadErrors(processor_instance)
             )
         except Exception as exc:  # coffea wraps every worker error in a plain Exception
-            ours = our_error(exc) or remote_read_error(exc, _paths(fileset))
+            ours = _user_error(exc, fileset)
             if ours is None:  # a bug: the worker's traceback too
                 sys.stderr.write(held.getvalue())
                 raise
@@ -247,6 +253,14 @@ def _tracebacks_held() -> Iterator[io.StringIO]:
         yield held
     finally:
         coffea_executor.traceback = traceback
+
+
+def _user_error(
+    exc: Exception, fileset: Mapping[str, Mapping[str, Any]]
+) -> HepmlCoffeaError | None:
+    """The one-line error behind a failed run: ours, or a remote file that could not be read;
+    None for a bug."""
+    return our_error(exc) or remote_read_error(exc, _paths(fileset))
 
 
 def _paths(fileset: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -430,10 +444,10 @@ def _run_dask(
             parts = submissions(whole, chunks_per_submission or max(1, chunk_count(whole)))
             return _compute_submissions(client, processor_instance, parts, schema, progress)
         except Exception as exc:
-            unreachable = our_error(exc) is None and remote_read_error(exc, _paths(fileset))
-            if not unreachable:
+            ours = _user_error(exc, fileset)
+            if ours is None:
                 raise
-            raise unreachable from None
+            raise ours from None
         finally:
             if cluster is not None:
                 # A worker whose heartbeat is in flight while the cluster shuts it down logs the

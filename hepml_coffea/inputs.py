@@ -9,14 +9,14 @@ and its top directory only, so they cost well under a millisecond a local file.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import uproot
 
-from hepml_coffea.errors import InputFileError
+from hepml_coffea.errors import InputFileError, exception_chain
 
 ROOT_MAGIC = b"root"
 TREE_CLASSES = ("TTree", "ROOT::RNTuple")
@@ -132,7 +132,7 @@ def remote_read_error(exc: BaseException, paths: Sequence[str]) -> InputFileErro
     else the only remote path; with several and no clue the error says how many there are.
     """
     remote = [path for path in paths if is_remote(path)]
-    failure = next((e for e in _chain(exc) if _is_network_error(e)), None)
+    failure = next((e for e in exception_chain(exc) if _is_network_error(e)), None)
     if not remote or failure is None:
         return None
     message = str(failure)
@@ -149,12 +149,6 @@ def remote_read_error(exc: BaseException, paths: Sequence[str]) -> InputFileErro
     return InputFileError(
         path, f"could not be read ({reason}); check the URL and the network{proxy}"
     )
-
-
-def _chain(exc: BaseException | None) -> Iterator[BaseException]:
-    while exc is not None:
-        yield exc
-        exc = exc.__cause__ or exc.__context__
 
 
 def _is_network_error(exc: BaseException) -> bool:
