@@ -5,7 +5,7 @@ events = hepml_coffea.attach(events, ["cutbased", "substructure_dnn"])
 events.FatJet.substructure_dnn_top
 """
 
-from hepml_coffea.columns import attach, evaluate
+from hepml_coffea.columns import attach
 from hepml_coffea.errors import (
     ArtifactError,
     ConfigurationError,
@@ -22,6 +22,7 @@ from hepml_coffea.errors import (
 from hepml_coffea.events import open_nanoaod
 from hepml_coffea.hookspecs import hookimpl
 from hepml_coffea.inputs import check_input_file
+from hepml_coffea.pipeline import run_plugin
 from hepml_coffea.plugin import Output, Plugin, PluginKind
 from hepml_coffea.registry import PluginLoadWarning, Registry, get_registry
 
@@ -46,8 +47,8 @@ __all__ = [
     "UnknownPluginError",
     "attach",
     "check_input_file",
-    "evaluate",
     "get_registry",
     "hookimpl",
     "open_nanoaod",
+    "run_plugin",
 ]

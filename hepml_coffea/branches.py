@@ -135,10 +135,11 @@ def _branch_names(field: str, events, view) -> list[str]:
     return owners(view.fields) or owners(events.fields)
 
 
-def build_features(plugin: Plugin, events) -> Any:
-    """``plugin.features`` on the declared view of ``events``, an undeclared branch named as such."""
+def build_features(plugin: Plugin, events, view=None) -> Any:
+    """``plugin.features`` on ``view``, the declared view of ``events`` (built here when not
+    given), an undeclared branch named as such."""
     features: Callable = plugin.features  # type: ignore[assignment]
-    view = declared_view(plugin, events)
+    view = declared_view(plugin, events) if view is None else view
     try:
         return features(view)
     except (AttributeError, ak.errors.FieldNotFoundError) as exc:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hepml_coffea import runtime
-from hepml_coffea.columns import outputs_from_raw
+from hepml_coffea import pipeline, runtime
 from hepml_coffea.errors import ConfigurationError, LabelledDataError
 from hepml_coffea.plugin import Plugin, PluginKind
 from hepml_coffea.training.dataset import check_classes, load_labelled_features
@@ -50,18 +49,33 @@ class TaggerEvaluation:
         return record
 
 
-def _scores(
-    plugin: Plugin, features: np.ndarray
-) -> tuple[dict[str, np.ndarray], int, float | None]:
-    """Output columns, parameter count and model-only inference rate (jets/s) of ``plugin``."""
-    if plugin.artifact is None:
-        return outputs_from_raw(plugin, features), 0, None
-    model = runtime.get_model(plugin)
-    model.predict(features[:_TIMING_WARMUP])  # trace the compiled function outside the timing
-    started = time.perf_counter()
-    raw = model.predict(features)
-    rate = len(features) / (time.perf_counter() - started)
-    return outputs_from_raw(plugin, raw), model.parameter_count or 0, rate
+class _Scorer:
+    """Dataset rows of a plugin's scores, one column per output (the pipeline, file by file),
+    keeping the model's parameter count and its inference rate without the feature building."""
+
+    def __init__(self, plugin: Plugin):
+        self.plugin = plugin
+        self.parameters = 0
+        self.seconds = 0.0
+        self.objects = 0
+
+    def __call__(self, prepared: pipeline.Prepared) -> np.ndarray:
+        if self.plugin.artifact is not None and prepared.n_objects:
+            model = runtime.get_model(self.plugin)
+            if not self.objects:  # trace the compiled function outside the timing
+                model.predict(prepared.features[:_TIMING_WARMUP])
+            started = time.perf_counter()
+            raw = model.predict(prepared.features)
+            self.seconds += time.perf_counter() - started
+            self.objects += prepared.n_objects
+            self.parameters = model.parameter_count or 0
+            return pipeline.output_rows(prepared, raw)
+        return pipeline.output_rows(prepared)
+
+    @property
+    def rate(self) -> float | None:
+        """Objects per second through the model alone; None without a network."""
+        return self.objects / self.seconds if self.seconds else None
 
 
 def evaluate_taggers(
@@ -87,6 +101,7 @@ def evaluate_taggers(
     results: list[TaggerEvaluation] = []
     reference_mass = None
     for plugin in tqdm(plugins, desc="evaluating taggers", unit="tagger", disable=not progress):
+        scorer = _Scorer(plugin)
         data = load_labelled_features(
             plugin,
             signal_files,
@@ -94,6 +109,7 @@ def evaluate_taggers(
             signal_label=signal_label,
             max_per_class=max_per_class,
             seed=seed,
+            rows=scorer,
         )
         if reference_mass is None:
             reference_mass = data.mass
@@ -102,9 +118,9 @@ def evaluate_taggers(
                 f"plugin {plugin.name!r} saw different jets than {plugins[0].name!r}; the taggers "
                 "cannot be compared on these files"
             )
-        columns, parameters, rate = _scores(plugin, data.features)
-        for output in plugin.outputs:
-            metrics = classifier_metrics(columns[output.name], data.labels)
+        for index, output in enumerate(plugin.outputs):
+            scores = data.features[:, index]
+            metrics = classifier_metrics(scores, data.labels)
             results.append(
                 TaggerEvaluation(
                     plugin=plugin.name,
@@ -113,11 +129,11 @@ def evaluate_taggers(
                     accuracy=metrics["accuracy"] if tuple(output.range) == (0.0, 1.0) else None,
                     inv_eps_b_03=metrics["inv_eps_b_at_eps_s_0.3"],
                     inv_eps_b_05=metrics["inv_eps_b_at_eps_s_0.5"],
-                    parameters=parameters,
-                    jets_per_second=rate,
+                    parameters=scorer.parameters,
+                    jets_per_second=scorer.rate,
                     n_signal=metrics["n_signal"],
                     n_background=metrics["n_background"],
-                    scores=columns[output.name],
+                    scores=scores,
                     labels=data.labels,
                 )
             )

@@ -36,16 +36,17 @@ class Scored:
 
 def score_sample(plugins, path: Path, label: int | None) -> Scored:
     """Every plugin's score (and ``msoftdrop``) on the jets of ``path`` with truth label ``label``."""
-    from hepml_coffea import runtime
-    from hepml_coffea.anomaly.cards import check_background_only
+    from hepml_coffea.pipeline import output_rows
     from hepml_coffea.training.dataset import load_background_features
 
     scores, mass = {}, None
-    for plugin in plugins:
-        model = runtime.get_model(plugin)
-        check_background_only(plugin.name, model.card)
-        data = load_background_features(plugin, [path], label=label)
-        scores[plugin.name] = model.predict(data.features).reshape(-1)
+    for plugin in plugins:  # the card policy (no signal seen) is checked as the model loads
+        data = load_background_features(plugin, [path], label=label, rows=output_rows)
+        own = [o for o in plugin.outputs if plugin.output_collection(o) == plugin.collection]
+        for index, output in enumerate(own):  # a score of several outputs: one per column
+            scores[plugin.name if len(own) == 1 else plugin.column_name(output)] = data.features[
+                :, index
+            ]
         mass = data.mass
     scores[MSOFTDROP] = mass
     return Scored(scores, mass)

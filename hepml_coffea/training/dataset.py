@@ -8,22 +8,26 @@ inference see identical inputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 
-from hepml_coffea.branches import build_features, check_required_branches
-from hepml_coffea.columns import check_finite, feature_matrix, object_counts
+from hepml_coffea.branches import check_required_branches
 from hepml_coffea.decorrelation import decorrelation_mass_field
 from hepml_coffea.errors import LabelledDataError, MissingBranchError
 from hepml_coffea.events import open_nanoaod
 from hepml_coffea.inputs import check_input_file
+from hepml_coffea.pipeline import Prepared, prepare
 from hepml_coffea.plugin import Plugin
 
 TRUTH_LABEL_FIELD = "truthLabel"
+
+#: what a dataset takes of each file's objects: their features (training), or their scores
+#: (evaluation), one row per object of the plugin's collection
+ObjectRows = Callable[[Prepared], np.ndarray]
 
 
 @dataclass
@@ -40,16 +44,19 @@ class LabelledFeatures:
         return bool(self.labels.any())
 
 
-def _read(path: Path, plugin: Plugin, signal_label: int | None):
+def features_of(prepared: Prepared) -> np.ndarray:
+    """The default rows of a dataset: the plugin's features, as its model receives them."""
+    return prepared.features
+
+
+def _read(path: Path, plugin: Plugin, signal_label: int | None, rows: ObjectRows):
+    """``rows`` of the objects of ``path`` (those with truth label ``signal_label``, all when
+    None) through the plugin's pipeline, as attach builds them, and their masses."""
     events = open_nanoaod(path, "virtual")
     check_required_branches(plugin, events)
-    n_objects = object_counts(plugin, events)[plugin.collection]
-    features = feature_matrix(
-        plugin, build_features(plugin, events), n_objects
-    )  # as attach builds them
-    check_finite(plugin, features, events)
+    values = rows(prepare(plugin, events))
     jets = ak.flatten(events[plugin.collection], axis=1)
-    keep = np.ones(len(features), dtype=bool)
+    keep = np.ones(len(values), dtype=bool)
     if signal_label is not None:
         if TRUTH_LABEL_FIELD not in jets.fields:
             raise MissingBranchError(
@@ -58,7 +65,7 @@ def _read(path: Path, plugin: Plugin, signal_label: int | None):
             )
         keep = ak.to_numpy(jets[TRUTH_LABEL_FIELD]) == signal_label
     mass_field = decorrelation_mass_field(jets.fields)
-    return features[keep], ak.to_numpy(jets[mass_field])[keep]
+    return values[keep], ak.to_numpy(jets[mass_field])[keep]
 
 
 def check_classes(
@@ -89,15 +96,19 @@ def load_labelled_features(
     signal_label: int = 1,
     max_per_class: int | None = None,
     seed: int = 0,
+    rows: ObjectRows = features_of,
 ) -> LabelledFeatures:
-    """Features, labels (1 signal, 0 background) and jet masses, classes balanced by truncation.
+    """Features (or other ``rows``), labels (1 signal, 0 background) and jet masses, classes
+    balanced by truncation; the same files and seed select the same jets for every plugin.
 
     Every jet of the background files is background, so a file cannot be in both classes."""
     check_classes(signal_files, background_files, max_per_class)
     parts = {1: [], 0: []}
     for label, files in ((1, signal_files), (0, background_files)):
         for path in files:
-            parts[label].append(_read(Path(path), plugin, signal_label if label == 1 else None))
+            parts[label].append(
+                _read(Path(path), plugin, signal_label if label == 1 else None, rows)
+            )
     rng = np.random.default_rng(seed)
     features, labels, masses = [], [], []
     for label in (1, 0):
@@ -129,10 +140,11 @@ def load_background_features(
     label: int | None = None,
     max_jets: int | None = None,
     seed: int = 0,
+    rows: ObjectRows = features_of,
 ) -> LabelledFeatures:
     """Features and masses of every jet of ``files`` (or of those whose ``FatJet_truthLabel`` is
     ``label``), all labelled 0: the training data of an anomaly score, which sees no signal."""
-    parts = [_read(Path(path), plugin, label) for path in files]
+    parts = [_read(Path(path), plugin, label, rows) for path in files]
     features = np.concatenate([p[0] for p in parts])
     masses = np.concatenate([p[1] for p in parts])
     if len(features) == 0:

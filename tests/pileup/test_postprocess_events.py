@@ -9,7 +9,6 @@ import pytest
 
 import hepml_coffea
 from hepml_coffea import Output, Plugin, PluginKind
-from hepml_coffea.columns import outputs_from_raw
 from hepml_coffea.errors import PluginDefinitionError
 
 SEEN: list[tuple[str, ...]] = []
@@ -75,8 +74,3 @@ def test_postprocess_events_needs_a_postprocess():
             features=jet_pt,
             postprocess_events=True,
         )
-
-
-def test_outputs_from_raw_without_events_says_how():
-    with pytest.raises(PluginDefinitionError, match="hepml_coffea.attach"):
-        outputs_from_raw(PLUGIN, np.zeros(3))

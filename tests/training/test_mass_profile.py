@@ -9,9 +9,9 @@ from real_cms import open_events
 
 from hepml_coffea import get_registry, runtime
 from hepml_coffea.artifacts import read_card
-from hepml_coffea.columns import evaluate
 from hepml_coffea.decorrelation import jensen_shannon
 from hepml_coffea.errors import ArtifactError, ConfigurationError, LabelledDataError
+from hepml_coffea.pipeline import run_plugin
 from hepml_coffea.training.mass_profile import (
     DEFAULT_MASS_EDGES,
     ddt_offsets,
@@ -170,8 +170,8 @@ def test_artifact_applies_the_profile_to_the_base_network_on_real_events(
     assert card.provenance["base"]["sha256"] == runtime.get_model(base).card.sha256
 
     events = open_events("pfnano")
-    shifted = evaluate(dataclasses.replace(plugin, artifact=tmp_path / "pfn_ddt"), events)["top"]
-    plain = evaluate(base, events)["top"]
+    shifted = run_plugin(dataclasses.replace(plugin, artifact=tmp_path / "pfn_ddt"), events)["top"]
+    plain = run_plugin(base, events)["top"]
     msoftdrop = ak.to_numpy(ak.flatten(events.FatJet.msoftdrop))
     assert len(shifted) == len(plain) > 10
     np.testing.assert_allclose(

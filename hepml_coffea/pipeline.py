@@ -1,0 +1,239 @@
+"""One plugin on one chunk of eager events: the only place its stages are put together.
+
+    events -> declared view -> features -> checks -> model -> postprocess -> columns
+
+:func:`attach` (every execution mode), the training datasets, ``evaluate``, ``evaluate-pileup``,
+``evaluate-anomaly`` and the demo all go through :func:`prepare` and :func:`columns` (or
+:func:`run_plugin`, both at once), so what a network is trained on is what it is evaluated and
+run on. The declared view (:mod:`hepml_coffea.branches`) is built once per plugin and chunk and
+handed to the feature builder and to an events-aware postprocess alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import awkward as ak
+import numpy as np
+
+from hepml_coffea import runtime
+from hepml_coffea.branches import build_features, declared_view, describe_source
+from hepml_coffea.errors import InvalidInputError
+from hepml_coffea.features.sharing import shared_features
+from hepml_coffea.plugin import Plugin
+from hepml_coffea.registry import Registry
+
+TRACE_ENV = "HEPML_COFFEA_TRACE_PLUGINS"
+trace_log = logging.getLogger("hepml_coffea.trace")
+
+
+def _tracing() -> bool:
+    """Whether to trace plugin calls: ``HEPML_COFFEA_TRACE_PLUGINS=1`` (read at each call, which then
+    installs a stderr handler once) or a logging configuration that enables ``hepml_coffea.trace``."""
+    if os.environ.get(TRACE_ENV, "").strip() in ("", "0"):
+        return trace_log.isEnabledFor(logging.INFO)
+    if not trace_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[hepml-coffea trace] %(message)s"))
+        trace_log.addHandler(handler)
+    trace_log.setLevel(logging.INFO)
+    return True
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a plugin's feature builder made of one chunk, checked and ready for its model.
+
+    :attr view: the declared view of the events, as the feature builder saw it.
+    :attr counts: objects, over all events, of every collection the plugin adds columns to.
+    :attr features: one row per object of the plugin's collection; None when the builder
+        returned the output columns itself (a plugin without a network, ``direct``).
+    :attr direct: the output columns a builder without a network returned, else None.
+    """
+
+    plugin: Plugin
+    view: ak.Array
+    counts: Mapping[str, int]
+    features: np.ndarray | None
+    direct: Mapping[str, np.ndarray] | None = None
+
+    @property
+    def n_objects(self) -> int:
+        return self.counts[self.plugin.collection]
+
+
+def object_counts(plugin: Plugin, events: ak.Array) -> dict[str, int]:
+    """Number of objects, over all events, of every collection ``plugin`` adds columns to."""
+    return {c: int(ak.sum(ak.num(events[c], axis=1))) for c in plugin.output_collections}
+
+
+def feature_matrix(plugin: Plugin, features, n_objects: int) -> np.ndarray:
+    """The feature builder's result as a numpy array with one row per object, or a clear error."""
+    contract = (
+        f"a feature builder returns a numpy array with one row per {plugin.collection} object, "
+        f"flattened over events ({n_objects} here); see docs/plugins.md"
+    )
+    if isinstance(features, ak.Array):
+        try:
+            features = ak.to_numpy(features)
+        except ValueError:
+            raise InvalidInputError(
+                f"plugin {plugin.name!r}: its feature builder returned a jagged awkward array "
+                f"({features.type}); {contract}. Flatten over events with ak.flatten(x, axis=1), "
+                "and pad per-object lists to a fixed length (ak.pad_none + ak.fill_none) first."
+            ) from None
+    if not isinstance(features, np.ndarray):
+        raise InvalidInputError(
+            f"plugin {plugin.name!r}: its feature builder returned "
+            f"{type(features).__name__}; {contract}"
+        )
+    if features.ndim == 0 or len(features) != n_objects:
+        rows = "a scalar" if features.ndim == 0 else f"{len(features)} rows"
+        raise InvalidInputError(
+            f"plugin {plugin.name!r}: its feature builder returned {rows} for "
+            f"{n_objects} {plugin.collection} objects; {contract}"
+        )
+    return features
+
+
+def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
+    """Refuse NaN or infinite features, naming the plugin, the file and the features."""
+    if not np.issubdtype(features.dtype, np.floating):
+        return
+    finite = np.isfinite(features)
+    if finite.all():
+        return
+    per_object = finite.reshape(len(features), -1).all(axis=1)
+    bad_objects = int((~per_object).sum())
+    if plugin.feature_names and features.ndim >= 2:
+        bad = ~finite.reshape(len(features), -1, features.shape[-1]).all(axis=(0, 1))
+        which = (
+            f" in feature(s) {[n for n, b in zip(plugin.feature_names, bad, strict=False) if b]}"
+        )
+    else:
+        which = ""
+    raise InvalidInputError(
+        f"plugin {plugin.name!r}: {bad_objects} of {len(features)} {plugin.collection} objects in "
+        f"{describe_source(events)} have NaN or infinite inputs{which} (built from branches "
+        f"{list(plugin.required_branches)}). Select valid objects before attaching, or fix the "
+        "input branches; hepml-coffea does not silently replace them."
+    )
+
+
+def prepare(plugin: Plugin, events: ak.Array, counts: Mapping[str, int] | None = None) -> Prepared:
+    """The declared view and checked features of ``plugin`` on eager ``events``.
+
+    :param counts: :func:`object_counts` of the events where the caller has them already.
+    """
+    counts = object_counts(plugin, events) if counts is None else counts
+    view = declared_view(plugin, events)
+    built = build_features(plugin, events, view)
+    if isinstance(built, Mapping) and plugin.artifact is None:
+        return Prepared(plugin, view, counts, None, direct=built)
+    features = feature_matrix(plugin, built, counts[plugin.collection])
+    check_finite(plugin, features, events)
+    return Prepared(plugin, view, counts, features)
+
+
+def predict(prepared: Prepared, registry: Registry | None = None):
+    """The network output for prepared features (the features themselves without a network,
+    the builder's columns where it returned them)."""
+    plugin = prepared.plugin
+    if prepared.direct is not None:
+        return prepared.direct
+    if plugin.artifact is None:
+        return prepared.features
+    return runtime.get_model(plugin, registry).predict(prepared.features)
+
+
+def columns(prepared: Prepared, raw) -> dict[str, np.ndarray]:
+    """The output columns of a plugin from its network output ``raw`` on ``prepared``: its
+    postprocess applied (given the declared view where it asks for the events), one 1-d array
+    per output of the declared dtype, each as long as its collection."""
+    plugin = prepared.plugin
+    if plugin.postprocess_events:
+        raw = plugin.postprocess(raw, prepared.view)
+    elif plugin.postprocess is not None:
+        raw = plugin.postprocess(raw)
+    if isinstance(raw, Mapping):
+        found = dict(raw)
+    else:
+        matrix = np.asarray(raw).reshape(len(raw), -1)
+        if matrix.shape[1] != len(plugin.outputs):
+            raise InvalidInputError(
+                f"plugin {plugin.name!r} produced {matrix.shape[1]} values per object but "
+                f"declares {len(plugin.outputs)} outputs; give it a postprocess that maps them"
+            )
+        found = {output.name: matrix[:, i] for i, output in enumerate(plugin.outputs)}
+    missing = [output.name for output in plugin.outputs if output.name not in found]
+    if missing:
+        raise InvalidInputError(f"plugin {plugin.name!r}: postprocess did not return {missing}")
+    result = {}
+    for output in plugin.outputs:
+        values = np.asarray(found[output.name], dtype=output.dtype).reshape(-1)
+        collection = plugin.output_collection(output)
+        if len(values) != prepared.counts[collection]:
+            raise InvalidInputError(
+                f"plugin {plugin.name!r}: output {output.name!r} has {len(values)} "
+                f"values for {prepared.counts[collection]} {collection} objects"
+            )
+        result[output.name] = values
+    return result
+
+
+def output_rows(prepared: Prepared, raw=None) -> np.ndarray:
+    """The plugin's outputs on its own collection as one row per object, one column per output,
+    from the network output ``raw`` (run here when not given): the scores datasets hold."""
+    plugin = prepared.plugin
+    found = columns(prepared, predict(prepared) if raw is None else raw)
+    own = [o.name for o in plugin.outputs if plugin.output_collection(o) == plugin.collection]
+    return np.stack([found[name] for name in own], axis=1)
+
+
+def empty_columns(plugin: Plugin) -> dict[str, np.ndarray]:
+    return {output.name: np.zeros(0, dtype=output.dtype) for output in plugin.outputs}
+
+
+def run_plugin(
+    plugin: Plugin, events: ak.Array, registry: Registry | None = None
+) -> dict[str, np.ndarray]:
+    """Outputs of ``plugin`` for every object of its collection in eager ``events``, flattened.
+
+    An output on another collection (``Output.collection``) runs over that collection's objects.
+
+    :param registry: supplies custom Keras objects for the model; the process-wide one by default.
+    """
+    counts = object_counts(plugin, events)
+    if not any(counts.values()):
+        return empty_columns(plugin)  # empty partition or no objects: nothing to build or load
+    started = time.perf_counter()
+    prepared = prepare(plugin, events, counts)
+    result = columns(prepared, predict(prepared, registry))
+    if _tracing():
+        trace_log.info(
+            "%s -> %s.{%s}: %d objects from %s, artifact %s, %.1f ms",
+            plugin.name,
+            plugin.collection,
+            ",".join(plugin.column_names),
+            prepared.n_objects,
+            describe_source(events),
+            plugin.artifact,
+            1e3 * (time.perf_counter() - started),
+        )
+    return result
+
+
+def run_plugins(
+    plugins: Sequence[Plugin], events: ak.Array, registry: Registry | None = None
+) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`run_plugin` for several plugins on the same eager ``events``, keyed by plugin name.
+
+    The plugins share one :func:`shared_features` scope, so a particle cloud or a constituent
+    table needed by several of them is built once.
+    """
+    with shared_features():
+        return {plugin.name: run_plugin(plugin, events, registry) for plugin in plugins}
