@@ -62,7 +62,7 @@ def check_required_branches(plugin: Plugin, events) -> None:
         path = branch_path(branch, fields)
         if path[0] not in fields or (len(path) == 2 and path[1] not in events[path[0]].fields):
             missing.append(branch)
-    if plugin.collection not in fields:
+    if plugin.collection is not None and plugin.collection not in fields:
         missing.insert(0, f"n{plugin.collection}")
     if missing:
         raise MissingBranchError(
@@ -74,7 +74,7 @@ def check_required_branches(plugin: Plugin, events) -> None:
 
 def declared_fields(plugin: Plugin, fields: Sequence[str]) -> dict[str, frozenset[str] | None]:
     """Per top-level field of the events, the sub-fields ``plugin`` declares (None: a scalar branch)."""
-    declared: dict[str, set[str] | None] = {plugin.collection: set()}
+    declared: dict[str, set[str] | None] = {} if plugin.collection is None else {plugin.collection: set()}
     for branch in plugin.required_branches:
         path = branch_path(branch, fields)
         if len(path) == 2:

@@ -6,11 +6,12 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
 from hepml_coffea.arguments import local_file, positive_int
-from hepml_coffea.errors import ConfigurationError, HepmlCoffeaError, InputFileError, our_error
+from hepml_coffea.errors import ConfigurationError, InputFileError, our_error
 from hepml_coffea.tensorflow_log import quiet_by_default
 
 
@@ -27,7 +28,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
                 [
                     {
                         "name": p.name,
-                        "kind": p.kind.value,
+                        "kind": p.kind,
                         "collection": p.collection,
                         "outputs": {p.column_name(o): o.dtype for o in p.outputs},
                         "required_branches": list(p.required_branches),
@@ -59,7 +60,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         artifact = "none (no network)" if p.artifact is None else str(p.artifact)
         table.add_row(
             p.name,
-            p.kind.value,
+            p.kind,
             p.collection,
             outputs,
             ", ".join(p.required_branches),
@@ -122,82 +123,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from hepml_coffea.plugin import PluginKind
     from hepml_coffea.registry import get_registry
-    from hepml_coffea.training import load_labelled_features, train_plugin
-    from hepml_coffea.training.decorrelate import Decorrelation
+    from hepml_coffea.training.fit import check_trainable
 
-    plugin = get_registry().get(args.plugin)
-    if plugin.kind is PluginKind.PILEUP_REGRESSION:  # a regression on samples with truth
-        from hepml_coffea.pileup.training import run_training
-
-        return run_training(plugin, args)
-    if not args.background:
-        raise HepmlCoffeaError(
-            f"plugin {plugin.name!r}: pass --background NanoAOD files (and --signal files for a tagger)"
-        )
-    if plugin.build_model is None:
-        raise HepmlCoffeaError(
-            f"plugin {plugin.name!r} builds no network to train ({plugin.description or 'no description'}); "
-            "a fitted plugin such as pfn_ddt is made by its benchmark script, see docs/training.md"
-        )
-    output = args.output or plugin.artifact
-    if output is None:
-        raise HepmlCoffeaError(f"plugin {plugin.name!r} has no artifact path; pass --output DIR")
-    if args.flatten_mass and args.decorrelate is None:
-        raise HepmlCoffeaError(
-            "--flatten-mass weights the decorrelation term; add --decorrelate disco or adversary"
-        )
-    decorrelation = (
-        None
-        if args.decorrelate is None
-        else Decorrelation(args.decorrelate, args.strength, flatten_mass=args.flatten_mass)
-    )
-    if args.signal:
-        data = load_labelled_features(
-            plugin,
-            args.signal,
-            args.background,
-            signal_label=args.signal_label,
-            max_per_class=args.max_per_class,
-            seed=args.seed,
-        )
-    else:  # background only: an anomaly score (train_plugin refuses it for a tagger)
-        from hepml_coffea.training.dataset import load_background_features
-
-        data = load_background_features(
-            plugin, args.background, max_jets=args.max_per_class, seed=args.seed
-        )
-    print(
-        f"training {plugin.name}: {int(data.labels.sum())} signal and "
-        f"{int((data.labels == 0).sum())} background jets"
-    )
-    result = train_plugin(
-        plugin,
-        data,
-        Path(output),
-        epochs=args.epochs,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        patience=args.patience,
-        learning_rate=args.learning_rate,
-        decorrelation=decorrelation,
-        initial_artifact=args.init_from,
-    )
-    metrics = result.card.metrics
-    if "auc" not in metrics:  # an anomaly score: no signal, no AUC
-        print(f"wrote {output}: test median score {metrics['median_score']:.3f}")
-        return 0
-    print(
-        f"wrote {output}: test AUC {metrics['auc']:.4f}, "
-        f"1/eps_B(eps_S=0.3) {metrics['inv_eps_b_at_eps_s_0.3']:.1f}"
-    )
-    return 0
+    registry = get_registry()
+    plugin = registry.get(args.plugin)
+    check_trainable(plugin)
+    return registry.kind_of(plugin).train(plugin, args)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from hepml_coffea.columns import resolve_plugins
-    from hepml_coffea.evaluation import evaluate_taggers, evaluation_table, write_evaluation
+    from hepml_coffea.tagging.evaluation import evaluate_taggers, evaluation_table, write_evaluation
 
     plugins = resolve_plugins(args.plugins)
     results = evaluate_taggers(
@@ -230,7 +167,16 @@ def _cmd_check_decorrelation(args: argparse.Namespace) -> int:
 
     if not args.output.is_file():
         raise InputFileError(args.output, "does not exist; write it with `hepml-coffea run`")
-    hists = _run_histograms(load, args.output)
+    hists = {  # the (dataset, mass, score) histograms; an output on another collection has none
+        column: h
+        for column, h in _run_histograms(load, args.output).items()
+        if {"mass", "score"} <= set(h.axes.name)
+    }
+    if not hists:
+        raise InputFileError(
+            args.output,
+            "holds no histogram of a score against the jet mass; run plugins that score jets",
+        )
     classes = {
         column: select_classes(
             h,
@@ -267,18 +213,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from hepml_coffea.samples.cli import run_generate
 
     return run_generate(args)
-
-
-def _cmd_evaluate_pileup(args: argparse.Namespace) -> int:
-    from hepml_coffea.pileup.evaluation import run
-
-    return run(args)
-
-
-def _cmd_evaluate_anomaly(args: argparse.Namespace) -> int:
-    from hepml_coffea.anomaly.evaluate import run
-
-    return run(args)
 
 
 DESCRIPTION = "Deep-learning outputs as columns in coffea analyses."
@@ -318,6 +252,9 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from hepml_coffea.execution import DEFAULT_CHUNKSIZE, EXECUTORS, REMOTE_RETRIES, SCHEMAS
+    from hepml_coffea.registry import PluginLoadWarning, get_registry
+
+    kinds = get_registry().kinds
 
     parser = argparse.ArgumentParser(prog="hepml-coffea", formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=_version())
@@ -430,9 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--signal-label", type=int, default=1, help="FatJet_truthLabel of signal jets (1 = top)"
     )
     p.add_argument("--output", type=Path, help="artifact directory (default: the plugin's own)")
-    from hepml_coffea.pileup.training import add_train_arguments
-
-    add_train_arguments(p)
+    for kind in kinds.values():
+        kind.add_train_arguments(p)
     p.add_argument("--max-per-class", type=positive_int, help="cap on jets per class")
     p.add_argument(
         "--epochs",
@@ -495,17 +431,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_generate_arguments(p)
     p.set_defaults(func=_cmd_generate)
 
-    p = command("evaluate-pileup", "bias and resolution of the pileup methods from MU 0 to 140")
-    from hepml_coffea.pileup.evaluation import add_arguments as add_pileup_arguments
-
-    add_pileup_arguments(p)
-    p.set_defaults(func=_cmd_evaluate_pileup)
-
-    p = command("evaluate-anomaly", "anomaly scores against msoftdrop alone on held-out samples")
-    from hepml_coffea.anomaly.evaluate import add_arguments as add_anomaly_arguments
-
-    add_anomaly_arguments(p)
-    p.set_defaults(func=_cmd_evaluate_anomaly)
+    for kind in kinds.values():  # the commands a kind adds, e.g. evaluate-pileup
+        for kind_command in kind.commands():
+            if kind_command.name in summaries:
+                warnings.warn(
+                    f"hepml-coffea: {kind!r} adds command {kind_command.name!r}, which exists;"
+                    " it is skipped",
+                    PluginLoadWarning,
+                    stacklevel=2,
+                )
+                continue
+            p = command(kind_command.name, kind_command.summary)
+            kind_command.add_arguments(p)
+            p.set_defaults(func=kind_command.run)
 
     width = max(map(len, summaries)) + 2
     parser.description = "\n".join(
@@ -518,16 +456,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    args.command_line = " ".join(["hepml-coffea", *(sys.argv[1:] if argv is None else argv)])
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((word for word in argv if not word.startswith("-")), "")
     quiet_by_default()  # TensorFlow's INFO and WARNING lines only when the user asks for them
-    try:
+    try:  # the parser asks the registry for the kinds' commands: its errors are ours too
+        args = build_parser().parse_args(argv)
+        args.command_line = " ".join(["hepml-coffea", *argv])
         return args.func(args)
     except Exception as exc:
         cause = our_error(exc)
         if cause is None:  # not a user error: a bug keeps its traceback
             raise
-        print(f"hepml-coffea {args.command}: error: {cause}", file=sys.stderr)
+        print(f"hepml-coffea {command}: error: {cause}", file=sys.stderr)
         return 2
 
 

@@ -30,15 +30,24 @@ def is_dask(events: object) -> bool:
     return type(events).__module__.startswith("dask_awkward")
 
 
-def _group_collections(plugins: Sequence[Plugin]) -> tuple[str, ...]:
-    """Every collection a group of plugins (all on one collection) adds columns to, theirs first."""
-    found: list[str] = []
+#: the field holding event-level outputs when a group also fills collections
+EVENTS_FIELD = "@events"
+
+
+def _field(collection: str | None) -> str:
+    return EVENTS_FIELD if collection is None else collection
+
+
+def _group_collections(plugins: Sequence[Plugin]) -> tuple[str | None, ...]:
+    """Every collection a group of plugins (all on one collection, or all event-level) adds
+    columns to, theirs first; None stands for the events themselves."""
+    found: list[str | None] = []
     for plugin in plugins:
         found += [c for c in plugin.output_collections if c not in found]
     return tuple(found)
 
 
-def _empty_outputs(plugins: Sequence[Plugin], collection: str) -> ak.Array:
+def _empty_outputs(plugins: Sequence[Plugin], collection: str | None) -> ak.Array:
     """Zero-length record ``{plugin name: {output name: value}}`` of the outputs on ``collection``."""
     parts = {}
     for plugin in plugins:
@@ -51,9 +60,10 @@ def _empty_outputs(plugins: Sequence[Plugin], collection: str) -> ak.Array:
 class _PartitionEvaluator:
     """The function mapped over dask partitions (a class so it pickles with its plugins).
 
-    Returns, per object of the collection, one record field per plugin holding its outputs.
-    When the plugins also add columns to other collections (``Output.collection``), it returns
-    instead one record per event with one such jagged field per collection.
+    Returns, per object of the collection (per event for event-level plugins), one record field
+    per plugin holding its outputs. When the plugins also add columns to other collections
+    (``Output.collection``), it returns instead one record per event with one such field per
+    collection (:data:`EVENTS_FIELD` for the event-level outputs).
     ``registry`` (None: the worker's process-wide one) supplies custom Keras objects.
     """
 
@@ -63,11 +73,14 @@ class _PartitionEvaluator:
         self.collections = _group_collections(self.plugins)
         self.registry = registry
 
-    def _per_collection(self, records: dict[str, ak.Array], events) -> ak.Array:
-        jagged = {c: ak.unflatten(records[c], ak.num(events[c], axis=1)) for c in self.collections}
+    def _per_collection(self, records: dict[str | None, ak.Array], events) -> ak.Array:
+        per_event = {
+            c: records[c] if c is None else ak.unflatten(records[c], ak.num(events[c], axis=1))
+            for c in self.collections
+        }
         if len(self.collections) == 1:
-            return jagged[self.collection]
-        return ak.zip(jagged, depth_limit=1)
+            return per_event[self.collection]
+        return ak.zip({_field(c): v for c, v in per_event.items()}, depth_limit=1)
 
     def __call__(self, events) -> ak.Array:
         if ak.backend(events) == "typetracer":
@@ -104,10 +117,16 @@ class _PartitionEvaluator:
 def _output_meta(plugins: Sequence[Plugin]) -> ak.Array:
     collections = _group_collections(plugins)
     empty = {
-        c: ak.unflatten(_empty_outputs(plugins, c), np.zeros(0, dtype=np.int64))
+        _field(c): _empty_outputs(plugins, c)
+        if c is None
+        else ak.unflatten(_empty_outputs(plugins, c), np.zeros(0, dtype=np.int64))
         for c in collections
     }
-    meta = empty[plugins[0].collection] if len(collections) == 1 else ak.zip(empty, depth_limit=1)
+    meta = (
+        empty[_field(plugins[0].collection)]
+        if len(collections) == 1
+        else ak.zip(empty, depth_limit=1)
+    )
     return ak.Array(meta.layout.to_typetracer(forget_length=True))
 
 
@@ -128,9 +147,10 @@ def resolve_plugins(
     return resolved
 
 
-def _by_collection(plugins: Sequence[Plugin]) -> dict[str, list[Plugin]]:
-    """Group plugins by the collection they decorate, refusing two different plugins of one name."""
-    groups: dict[str, list[Plugin]] = {}
+def _by_collection(plugins: Sequence[Plugin]) -> dict[str | None, list[Plugin]]:
+    """Group plugins by the collection they decorate (None: event-level), refusing two
+    different plugins of one name."""
+    groups: dict[str | None, list[Plugin]] = {}
     seen: dict[str, Plugin] = {}
     for plugin in plugins:
         if plugin.name in seen:
@@ -149,7 +169,8 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
     """Return ``events`` with the outputs of ``plugins`` added to their collections.
 
     Works on eager, virtual and dask-awkward NanoEvents; the returned events have the same
-    type and behaviours, with ``events.<collection>.<plugin>_<output>`` columns. Plugins of
+    type and behaviours, with ``events.<collection>.<plugin>_<output>`` columns (and
+    ``events.<plugin>_<output>`` for event-level plugins). Plugins of
     one call that decorate the same collection run together (one dask task per partition),
     building features they share only once.
 
@@ -191,10 +212,11 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
         for plugin in group:
             for output in plugin.outputs:
                 target = plugin.output_collection(output)
-                per_object = values[target] if several else values
+                per_object = values[_field(target)] if several else values
+                column = plugin.column_name(output)
                 events = with_field(
                     events,
                     per_object[plugin.name][output.name],
-                    where=(target, plugin.column_name(output)),
+                    where=column if target is None else (target, column),
                 )
     return events

@@ -16,7 +16,6 @@ from hepml_coffea.data import cms_file
 from hepml_coffea.display import make_console, silence_coffea
 from hepml_coffea.events import open_nanoaod
 from hepml_coffea.features import top_window_features
-from hepml_coffea.plugin import PluginKind
 from hepml_coffea.registry import BUILTIN_DISTRIBUTION, get_registry
 
 if TYPE_CHECKING:
@@ -27,14 +26,19 @@ SAMPLE = "CMS simulation, PFNano (coffea test file pfnano.root)"
 
 
 def builtin_fatjet_plugins() -> list[str]:
-    """The built-in FatJet plugins that run on CMS files: all but the pileup regressions, which
-    need the leading-vertex truth and rho branches of `hepml-coffea generate` samples."""
+    """The built-in FatJet plugins that run on the CMS file: those whose branches it has (the
+    pileup regressions need the leading-vertex truth and rho branches of `hepml-coffea
+    generate` samples)."""
+    import uproot
+
+    with uproot.open(cms_file("pfnano")) as file:
+        branches = set(file["Events"].keys())
     return [
         p.name
         for p in get_registry().plugins.values()
         if p.package == BUILTIN_DISTRIBUTION
         and p.collection == "FatJet"
-        and p.kind != PluginKind.PILEUP_REGRESSION
+        and set(p.required_branches) <= branches
     ]
 
 

@@ -8,14 +8,15 @@ implements any of these hooks with the :data:`hookimpl` marker::
     my_tagger = "my_package.hepml"
 
     # my_package/hepml.py
-    from hepml_coffea import hookimpl, Plugin, PluginKind
+    from hepml_coffea import hookimpl, Plugin
 
     @hookimpl
-    def hepml_register_taggers():
-        return [Plugin(name="my_tagger", kind=PluginKind.TAGGER, ...)]
+    def hepml_register_plugins():
+        return [Plugin(name="my_tagger", kind="tagger", ...)]
 
-Every hook takes keyword arguments only (none so far) and returns a list; pluggy collects the lists
-of all packages. The built-in plugins of hepml-coffea are registered through the very same hooks.
+Every hook takes keyword arguments only; the plugin hooks return a list, which pluggy collects
+from all packages. The built-in kinds and plugins of hepml-coffea are registered through the very
+same hooks.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from hepml_coffea.kinds import KindRegistrar
     from hepml_coffea.plugin import Plugin
 
 PROJECT_NAME = "hepml_coffea"
@@ -35,11 +37,32 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
+def hepml_register_kinds(register: KindRegistrar) -> None:
+    """Add plugin kinds: call ``register(kind)`` with an instance of each
+    :class:`hepml_coffea.kinds.Kind` subclass this package defines.
+
+    hepml-coffea's own ``tagger``, ``pileup-regression`` and ``anomaly-score`` kinds are
+    registered through this hook too. A kind's name may be used by one package only.
+
+    :param register: the registrar; ``register(kind)`` adds one kind.
+    """
+
+
+@hookspec
+def hepml_register_plugins() -> Sequence[Plugin]:
+    """Return the plugins this package provides, of any registered kind.
+
+    A plugin whose ``kind`` no installed package registers is skipped with a warning.
+    """
+
+
+@hookspec
 def hepml_register_taggers() -> Sequence[Plugin]:
-    """Return the jet-tagging plugins this package provides.
+    """Return the jet-tagging plugins this package provides (kept for packages written before
+    :func:`hepml_register_plugins`; equivalent to it for plugins of kind ``"tagger"``).
 
     Taggers add one or more per-object scores (e.g. ``FatJet.particlenet_top``) to a collection.
-    Every returned plugin must have ``kind=PluginKind.TAGGER``.
+    Every returned plugin must have ``kind="tagger"``.
     """
 
 
@@ -53,7 +76,7 @@ def hepml_register_pileup_regressions() -> Sequence[Plugin]:
     weight as ``PFCands.<name>_weight`` (as CMS's ``PFCands_puppiWeight``), with the jet columns
     computed from the weights by :func:`hepml_coffea.pileup.jets.weighted_jets`.
     :func:`hepml_coffea.pileup.contract.pileup_regression` builds such a plugin from a method.
-    Every returned plugin must have ``kind=PluginKind.PILEUP_REGRESSION``.
+    Every returned plugin must have ``kind="pileup-regression"``.
     """
 
 
@@ -62,7 +85,7 @@ def hepml_register_anomaly_scores() -> Sequence[Plugin]:
     """Return the anomaly-score plugins this package provides.
 
     Anomaly scores (e.g. an autoencoder reconstruction loss) are unsupervised per-object scores.
-    Every returned plugin must have ``kind=PluginKind.ANOMALY_SCORE``.
+    Every returned plugin must have ``kind="anomaly-score"``.
     """
 
 

@@ -57,7 +57,7 @@ class Prepared:
 
     plugin: Plugin
     view: ak.Array
-    counts: Mapping[str, int]
+    counts: Mapping[str | None, int]
     features: np.ndarray | None
     direct: Mapping[str, np.ndarray] | None = None
 
@@ -66,16 +66,21 @@ class Prepared:
         return self.counts[self.plugin.collection]
 
 
-def object_counts(plugin: Plugin, events: ak.Array) -> dict[str, int]:
-    """Number of objects, over all events, of every collection ``plugin`` adds columns to."""
-    return {c: int(ak.sum(ak.num(events[c], axis=1))) for c in plugin.output_collections}
+def object_counts(plugin: Plugin, events: ak.Array) -> dict[str | None, int]:
+    """Number of objects, over all events, of every collection ``plugin`` adds columns to (of
+    events, for the events themselves: key None)."""
+    return {
+        c: len(events) if c is None else int(ak.sum(ak.num(events[c], axis=1)))
+        for c in plugin.output_collections
+    }
 
 
 def feature_matrix(plugin: Plugin, features, n_objects: int) -> np.ndarray:
     """The feature builder's result as a numpy array with one row per object, or a clear error."""
     contract = (
-        f"a feature builder returns a numpy array with one row per {plugin.collection} object, "
-        f"flattened over events ({n_objects} here); see docs/plugins.md"
+        f"a feature builder returns a numpy array with one row per {plugin.objects[:-1]}"
+        + ("" if plugin.collection is None else ", flattened over events")
+        + f" ({n_objects} here); see docs/plugins.md"
     )
     if isinstance(features, ak.Array):
         try:
@@ -95,7 +100,7 @@ def feature_matrix(plugin: Plugin, features, n_objects: int) -> np.ndarray:
         rows = "a scalar" if features.ndim == 0 else f"{len(features)} rows"
         raise InvalidInputError(
             f"plugin {plugin.name!r}: its feature builder returned {rows} for "
-            f"{n_objects} {plugin.collection} objects; {contract}"
+            f"{n_objects} {plugin.objects}; {contract}"
         )
     return features
 
@@ -117,14 +122,16 @@ def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
     else:
         which = ""
     raise InvalidInputError(
-        f"plugin {plugin.name!r}: {bad_objects} of {len(features)} {plugin.collection} objects in "
+        f"plugin {plugin.name!r}: {bad_objects} of {len(features)} {plugin.objects} in "
         f"{describe_source(events)} have NaN or infinite inputs{which} (built from branches "
         f"{list(plugin.required_branches)}). Select valid objects before attaching, or fix the "
         "input branches; hepml-coffea does not silently replace them."
     )
 
 
-def prepare(plugin: Plugin, events: ak.Array, counts: Mapping[str, int] | None = None) -> Prepared:
+def prepare(
+    plugin: Plugin, events: ak.Array, counts: Mapping[str | None, int] | None = None
+) -> Prepared:
     """The declared view and checked features of ``plugin`` on eager ``events``.
 
     :param counts: :func:`object_counts` of the events where the caller has them already.
@@ -179,7 +186,8 @@ def columns(prepared: Prepared, raw) -> dict[str, np.ndarray]:
         if len(values) != prepared.counts[collection]:
             raise InvalidInputError(
                 f"plugin {plugin.name!r}: output {output.name!r} has {len(values)} "
-                f"values for {prepared.counts[collection]} {collection} objects"
+                f"values for {prepared.counts[collection]} "
+                f"{'events' if collection is None else f'{collection} objects'}"
             )
         result[output.name] = values
     return result
@@ -215,11 +223,12 @@ def run_plugin(
     result = columns(prepared, predict(prepared, registry))
     if _tracing():
         trace_log.info(
-            "%s -> %s.{%s}: %d objects from %s, artifact %s, %.1f ms",
+            "%s -> %s.{%s}: %d %s from %s, artifact %s, %.1f ms",
             plugin.name,
-            plugin.collection,
+            plugin.collection or "events",
             ",".join(plugin.column_names),
             prepared.n_objects,
+            plugin.objects.split()[-1],
             describe_source(events),
             plugin.artifact,
             1e3 * (time.perf_counter() - started),

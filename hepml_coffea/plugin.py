@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hepml_coffea.errors import PluginDefinitionError
+from hepml_coffea.kinds import KIND_NAME_PATTERN
 
 if TYPE_CHECKING:
     import awkward as ak
@@ -26,7 +27,8 @@ _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class PluginKind(enum.StrEnum):
-    """What a plugin computes; each kind has its own registration hook."""
+    """The names of hepml-coffea's own kinds (:mod:`hepml_coffea.kinds`); ``Plugin.kind`` takes
+    these or the name of any kind a package registers."""
 
     TAGGER = "tagger"
     PILEUP_REGRESSION = "pileup-regression"
@@ -80,13 +82,21 @@ ModelBuilder = Callable[[tuple[int, ...]], Any]
 """input shape (without the batch axis) -> an uncompiled ``keras.Model``; used by training."""
 
 
+#: ``Plugin(collection=EVENT_LEVEL)``: a plugin with one value per event, not per object
+EVENT_LEVEL = None
+
+
 @dataclass(frozen=True)
 class Plugin:
     """Declaration of one plugin. Plugins are immutable and picklable (they travel to workers).
 
     :param name: unique lower-case identifier; columns are called ``<name>_<output>``.
-    :param kind: tagger, pileup regression or anomaly score.
-    :param collection: the NanoAOD collection decorated, e.g. ``"FatJet"`` or ``"PFCands"``.
+    :param kind: the name of a registered kind (:mod:`hepml_coffea.kinds`): ``"tagger"``,
+        ``"pileup-regression"``, ``"anomaly-score"`` (the :class:`PluginKind` names) or a kind a
+        package adds; stored as a plain string.
+    :param collection: the NanoAOD collection decorated, e.g. ``"FatJet"`` or ``"PFCands"``;
+        None for an event-level plugin (:data:`EVENT_LEVEL`): one row of features per event,
+        and columns on the events themselves, ``events.<name>_<output>``.
     :param required_branches: NanoAOD branch names read by ``features`` (``"FatJet_msoftdrop"``);
         checked before any work is scheduled, the only columns read in dask mode, and the only
         fields ``features`` is given in any mode (:mod:`hepml_coffea.branches`).
@@ -115,8 +125,8 @@ class Plugin:
     """
 
     name: str
-    kind: PluginKind
-    collection: str
+    kind: str
+    collection: str | None
     required_branches: tuple[str, ...]
     outputs: tuple[Output, ...]
     features: FeatureBuilder
@@ -135,13 +145,13 @@ class Plugin:
             raise PluginDefinitionError(
                 f"plugin name {self.name!r} must be lower-case letters, digits and underscores"
             )
-        try:
-            object.__setattr__(self, "kind", PluginKind(self.kind))
-        except ValueError:
-            kinds = ", ".join(repr(kind.value) for kind in PluginKind)
+        if not isinstance(self.kind, str) or not KIND_NAME_PATTERN.match(self.kind):
+            builtin = ", ".join(repr(kind.value) for kind in PluginKind)
             raise PluginDefinitionError(
-                f"plugin {self.name!r}: kind {self.kind!r} is not one of {kinds}; use a PluginKind member"
-            ) from None
+                f"plugin {self.name!r}: kind {self.kind!r} is not a kind name; use one of "
+                f"{builtin} or a kind a package registers"
+            )
+        object.__setattr__(self, "kind", str(self.kind))
         object.__setattr__(self, "required_branches", tuple(self.required_branches))
         object.__setattr__(self, "outputs", tuple(self.outputs))
         object.__setattr__(self, "feature_names", tuple(self.feature_names))
@@ -163,12 +173,17 @@ class Plugin:
                 "its feature builder reads so dask mode loads them"
             )
 
-    def output_collection(self, output: Output) -> str:
-        """The collection ``output``'s column is added to."""
+    def output_collection(self, output: Output) -> str | None:
+        """The collection ``output``'s column is added to; None for the events themselves."""
         return output.collection or self.collection
 
     @property
-    def output_collections(self) -> tuple[str, ...]:
+    def objects(self) -> str:
+        """What one row of features is, for messages: ``"FatJet objects"`` or ``"events"``."""
+        return "events" if self.collection is None else f"{self.collection} objects"
+
+    @property
+    def output_collections(self) -> tuple[str | None, ...]:
         """Every collection the plugin adds columns to, its own first."""
         found = [self.collection]
         for output in self.outputs:

@@ -25,19 +25,16 @@ import pluggy
 
 from hepml_coffea import hookspecs
 from hepml_coffea.errors import PluginDefinitionError, UnknownPluginError
-from hepml_coffea.plugin import Plugin, PluginKind
+from hepml_coffea.kinds import Kind, KindRegistrar, describe
+from hepml_coffea.plugin import Plugin
 
 ENTRY_POINT_GROUP = "hepml_coffea"
 BUILTIN_DISTRIBUTION = "hepml-coffea"
 DISABLE_AUTOLOAD_ENV = "HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD"
 BLOCK_ENV = "HEPML_COFFEA_BLOCK_PLUGINS"
 
-_HOOK_KINDS = {
-    "hepml_register_taggers": PluginKind.TAGGER,
-    "hepml_register_pileup_regressions": PluginKind.PILEUP_REGRESSION,
-    "hepml_register_anomaly_scores": PluginKind.ANOMALY_SCORE,
-}
-
+#: the hook through which plugins of every kind are registered
+PLUGINS_HOOK = "hepml_register_plugins"
 
 _HOOK_NAMES = frozenset(name for name in vars(hookspecs) if name.startswith("hepml_"))
 
@@ -80,7 +77,7 @@ def _is_builtin(entry_point: EntryPoint) -> bool:
 
 
 class Registry:
-    """All plugins known in this process, keyed by name.
+    """All plugin kinds and plugins known in this process, keyed by name.
 
     :param autoload: load third-party entry points; defaults to the absence of
         ``HEPML_COFFEA_DISABLE_PLUGIN_AUTOLOAD``.
@@ -96,6 +93,7 @@ class Registry:
         self._failed: dict[
             str, tuple[_Source, str]
         ] = {}  # entry point -> (source, why it failed to import)
+        self._kinds: dict[str, Kind] | None = None
         self._plugins: dict[str, Plugin] | None = None
         self._load_entry_points()
 
@@ -110,7 +108,7 @@ class Registry:
                 f"plugin module {name!r}: {exc}; name it one of {', '.join(sorted(_HOOK_NAMES))}"
             ) from exc
         self._sources[name] = _Source(name, distribution)
-        self._plugins = None
+        self._kinds = self._plugins = None
 
     def _load_entry_points(self) -> None:
         # Built-ins first, whatever the order of sys.path: a package installed earlier on the
@@ -143,18 +141,68 @@ class Registry:
                     f"Fix or uninstall it, or set {BLOCK_ENV}={entry_point.name}.",
                 )
 
+    def _source(self, impl: pluggy.HookImpl) -> _Source:
+        return self._sources.get(impl.plugin_name, _Source(impl.plugin_name, "<local>"))
+
+    def _collect_kinds(self) -> dict[str, Kind]:
+        kinds: dict[str, Kind] = {}
+        owners: dict[str, str] = {}
+        for impl in self.manager.hook.hepml_register_kinds.get_hookimpls():
+            source = self._source(impl)
+            registrar = KindRegistrar()
+            try:
+                impl.function(register=registrar)
+            except Exception as exc:  # noqa: BLE001 - third-party code; see _load_entry_points
+                self._warn(
+                    source, f"hepml_register_kinds raised {_one_line(exc)}; its kinds are skipped"
+                )
+                continue
+            for name, kind in registrar.kinds.items():
+                if name in kinds:
+                    self._warn(
+                        source,
+                        f"kind {name!r} is already registered by {owners[name]!r}; this one is skipped",
+                    )
+                else:
+                    kinds[name], owners[name] = kind, source.distribution
+        return kinds
+
+    def _plugin_hooks(self) -> list[tuple[str, str | None]]:
+        """(hook name, the kind its plugins must be, None for any): the plugins hook and the
+        per-kind hooks of the registered kinds."""
+        hooks: list[tuple[str, str | None]] = [(PLUGINS_HOOK, None)]
+        for kind in self.kinds.values():
+            if kind.plugin_hook is None:
+                continue
+            if kind.plugin_hook not in _HOOK_NAMES:
+                warnings.warn(
+                    f"hepml-coffea: {kind!r} names plugin_hook {kind.plugin_hook!r}, which is not "
+                    f"a hepml-coffea hook; its plugins come through {PLUGINS_HOOK} only",
+                    PluginLoadWarning,
+                    stacklevel=3,
+                )
+                continue
+            hooks.append((kind.plugin_hook, kind.name))
+        return hooks
+
     def _collect(self) -> dict[str, Plugin]:
         plugins: dict[str, Plugin] = {}
-        for hook_name, kind in _HOOK_KINDS.items():
+        for hook_name, expected_kind in self._plugin_hooks():
             hook = getattr(self.manager.hook, hook_name)
             for impl in hook.get_hookimpls():
-                source = self._sources.get(impl.plugin_name, _Source(impl.plugin_name, "<local>"))
+                source = self._source(impl)
                 for plugin in self._call_one(impl, hook_name, source):
-                    if plugin.kind is not kind:
+                    if expected_kind is not None and plugin.kind != expected_kind:
                         self._warn(
                             source,
                             f"{hook_name} returned {plugin.name!r} of kind "
-                            f"{plugin.kind.value!r}; it is skipped",
+                            f"{plugin.kind!r}; it is skipped",
+                        )
+                    elif plugin.kind not in self.kinds:
+                        self._warn(
+                            source,
+                            f"plugin {plugin.name!r} is of kind {plugin.kind!r}, which no loaded "
+                            f"package registers (kinds: {describe(self.kinds)}); it is skipped",
                         )
                     elif plugin.name in self.blocked:
                         continue
@@ -192,6 +240,24 @@ class Registry:
         )
 
     @property
+    def kinds(self) -> dict[str, Kind]:
+        """Every registered plugin kind, by name, in the order registered."""
+        if self._kinds is None:
+            self._kinds = self._collect_kinds()
+        return self._kinds
+
+    def kind_of(self, plugin: Plugin) -> Kind:
+        """The registered kind of ``plugin``, or one line saying that none is."""
+        try:
+            return self.kinds[plugin.kind]
+        except KeyError:
+            raise UnknownPluginError(
+                f"plugin {plugin.name!r} is of kind {plugin.kind!r}, which no loaded package "
+                f"registers (kinds: {describe(self.kinds)}). Install the package that defines "
+                f"it, or unset {BLOCK_ENV} / {DISABLE_AUTOLOAD_ENV} if they exclude it."
+            ) from None
+
+    @property
     def plugins(self) -> dict[str, Plugin]:
         """Every registered plugin, by name, in alphabetical order."""
         if self._plugins is None:
@@ -227,23 +293,25 @@ class Registry:
             "Install the package that provides it, or run `hepml-coffea plugins` to list them."
         )
 
-    def shipped_networks(self, kind: PluginKind = PluginKind.TAGGER) -> list[str]:
+    def shipped_networks(self, kind: str) -> list[str]:
         """Names of hepml-coffea's own plugins of ``kind`` that ship a trained artifact."""
         return [
             plugin.name
             for plugin in self.plugins.values()
-            if plugin.kind is kind
+            if plugin.kind == kind
             and plugin.artifact is not None
             and plugin.package == BUILTIN_DISTRIBUTION
         ]
 
     def custom_objects(self) -> dict[str, type]:
-        """Custom Keras classes from every package, for loading models in safe mode.
+        """Custom Keras classes from every kind and package, for loading models in safe mode.
 
         Called only when a model is loaded: the hooks may import Keras, which listing plugins and
         building a dask graph must not do.
         """
         merged: dict[str, type] = {}
+        for kind in self.kinds.values():
+            merged.update(kind.custom_objects())
         for objects in self.manager.hook.hepml_register_custom_objects():
             merged.update(objects or {})
         return merged

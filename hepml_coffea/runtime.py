@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hepml_coffea.anomaly.cards import check_background_only
 from hepml_coffea.artifacts import ONNX_FILE, WEIGHTS_FILE, ModelCard, read_card
 from hepml_coffea.errors import ArtifactError, ConfigurationError, InvalidInputError
-from hepml_coffea.plugin import Plugin, PluginKind
+from hepml_coffea.plugin import Plugin
 from hepml_coffea.tensorflow_log import import_keras
 
 if TYPE_CHECKING:
@@ -359,7 +358,7 @@ def get_model(
                 _models[(path, chosen)] = _load(plugin, registry, card, chosen)
             cached = _models[(path, chosen)]
     # the artifact may have been loaded for another plugin: it must fit this one too
-    _check_card_matches_plugin(plugin, cached.card)
+    _check_card_matches_plugin(plugin, cached.card, registry)
     return cached
 
 
@@ -397,7 +396,7 @@ def custom_objects(registry: Registry | None = None) -> dict[str, type]:
 
 def _load(plugin: Plugin, registry: Registry | None, card: ModelCard, backend: str) -> LoadedModel:
     global _loads
-    _check_card_matches_plugin(plugin, card)
+    _check_card_matches_plugin(plugin, card, registry)
     loaded = _load_onnx(plugin, card) if backend == "onnx" else _load_keras(plugin, registry, card)
     _loads += 1
     return loaded
@@ -465,10 +464,12 @@ def _load_onnx(plugin: Plugin, card: ModelCard) -> OnnxModel:
     return OnnxModel(plugin, session, card)
 
 
-def _check_card_matches_plugin(plugin: Plugin, card: ModelCard) -> None:
+def _check_card_matches_plugin(plugin: Plugin, card: ModelCard, registry: Registry | None) -> None:
+    """The card against the plugin's outputs and features, and its kind's card policy."""
+    from hepml_coffea.registry import get_registry
+
     where = Path(plugin.artifact)
-    if plugin.kind is PluginKind.ANOMALY_SCORE:
-        check_background_only(plugin.name, card)
+    (registry or get_registry()).kind_of(plugin).check_card(plugin, card)
     outputs = [output.name for output in plugin.outputs]
     if plugin.postprocess is None and card.outputs != outputs:
         raise ArtifactError(

@@ -147,10 +147,3 @@ JET_DENSITY = Plugin(
 @hookimpl
 def hepml_register_anomaly_scores() -> list[Plugin]:
     return [JET_AUTOENCODER, JET_AUTOENCODER_MD, JET_DENSITY]
-
-
-@hookimpl
-def hepml_register_custom_objects() -> dict[str, type]:
-    from hepml_coffea.anomaly.layers import CUSTOM_OBJECTS
-
-    return dict(CUSTOM_OBJECTS)

@@ -1,8 +1,17 @@
-"""``TaggingProcessor``: attach plugin columns and histogram every score against the jet mass.
+"""``TaggingProcessor``: attach plugin columns and histogram every output, whatever it lives on.
 
 The output has one shape whatever runs it::
 
-    {"hists": {"<plugin>_<output>": Hist(dataset, mass, score)}, "cutflow": {dataset: {step: n}}}
+    {"hists": {"<plugin>_<output>": Hist(dataset, mass, score),
+               "<collection>.<plugin>_<output>": Hist(dataset, value),
+               "events.<plugin>_<output>": Hist(dataset, value)},
+     "cutflow": {dataset: {step: n}}}
+
+An output on the processor's collection (a tagger's ``FatJet.pfn_top``, a pileup regression's
+``FatJet.puppi_msoftdrop``) is histogrammed against the jet mass for the selected jets; an output
+on another collection (``PFCands.puppi_weight``) gets a histogram of its own over every object of
+that collection, keyed ``"<collection>.<column>"``, and an event-level output (``events.<column>``)
+one over the events, keyed ``"events.<column>"``.
 
 With ``truth_label="truthLabel"`` (generated samples) the histograms get a ``label`` axis too,
 ``Hist(dataset, label, mass, score)``, which ``hepml_coffea.decorrelation.split_by_label`` reads.
@@ -31,7 +40,8 @@ CUTFLOW_STEPS = ("events", "events with a jet", "jets", "selected jets")
 class TaggingProcessor(processor.ProcessorABC):
     """Attach ``plugins`` and fill, per score column, a (dataset, mass, score) histogram.
 
-    :param plugins: plugin names or objects; all must decorate the same ``collection``.
+    :param plugins: plugin names or objects; all but the event-level ones must decorate the
+        same collection (``FatJet`` when there are only event-level plugins).
     :param mass_field: jet-mass field on the x axis; by default the one training decorrelates from,
         :func:`hepml_coffea.decorrelation.decorrelation_mass_field` (``msoftdrop`` when the
         collection has it, else ``mass``).
@@ -60,13 +70,13 @@ class TaggingProcessor(processor.ProcessorABC):
                 "TaggingProcessor got no plugins; name at least one, e.g. cutbased"
                 " (`hepml-coffea plugins` lists them)"
             )
-        collections = {plugin.collection for plugin in self.plugins}
-        if len(collections) != 1:
+        collections = {p.collection for p in self.plugins if p.collection is not None}
+        if len(collections) > 1:
             raise ConfigurationError(
                 f"TaggingProcessor histograms one collection; the plugins decorate {sorted(collections)}."
                 " Run one processor per collection."
             )
-        (self.collection,) = collections
+        (self.collection,) = collections or {"FatJet"}
         self.mass_field = mass_field
         self.pt_min = pt_min
         self.eta_max = eta_max
@@ -91,6 +101,18 @@ class TaggingProcessor(processor.ProcessorABC):
                 *self.mass_bins, name="mass", label=f"{self.collection} {mass_field} [GeV]"
             ),
             hist.axis.Regular(self.score_bins, *score_range, name="score", label=label),
+        )
+        if dask:
+            import hist.dask as dask_hist
+
+            return dask_hist.Hist(*axes, storage=hist.storage.Weight())
+        return hist.Hist(*axes, storage=hist.storage.Weight())
+
+    def _value_hist(self, dask: bool, label: str, value_range: tuple[float, float]):
+        """(dataset, value): an output on another collection than the processor's."""
+        axes = (
+            hist.axis.StrCategory([], growth=True, name="dataset", label="Dataset"),
+            hist.axis.Regular(self.score_bins, *value_range, name="value", label=label),
         )
         if dask:
             import hist.dask as dask_hist
@@ -141,6 +163,22 @@ class TaggingProcessor(processor.ProcessorABC):
         for plugin in self.plugins:
             for output in plugin.outputs:
                 column = plugin.column_name(output)
+                target = plugin.output_collection(output)
+                if target is None:  # an event-level output: one value per event
+                    histogram = self._value_hist(dask, column, output.range)
+                    histogram.fill(dataset=dataset, value=events[column], weight=weight)
+                    hists[f"events.{column}"] = histogram
+                    continue
+                if target != self.collection:
+                    objects = events[target][column]
+                    histogram = self._value_hist(dask, f"{target} {column}", output.range)
+                    histogram.fill(
+                        dataset=dataset,
+                        value=ak.flatten(objects),
+                        weight=ak.flatten(ak.broadcast_arrays(weight, objects)[0]),
+                    )
+                    hists[f"{target}.{column}"] = histogram
+                    continue
                 histogram = self._new_hist(
                     dask, f"{plugin.name} {output.name}", output.range, mass_field
                 )

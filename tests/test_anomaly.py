@@ -9,7 +9,7 @@ from hepml_coffea import get_registry
 from hepml_coffea.anomaly import check_background_only
 from hepml_coffea.anomaly.profile import fit_background_profile
 from hepml_coffea.artifacts import read_card
-from hepml_coffea.errors import ArtifactError, LabelledDataError
+from hepml_coffea.errors import ArtifactError, LabelledDataError, PluginDefinitionError
 from hepml_coffea.training.dataset import LabelledFeatures
 from hepml_coffea.training.fit import train_plugin
 
@@ -43,6 +43,29 @@ def test_an_anomaly_score_is_not_trained_on_signal(tmp_path):
     )
     with pytest.raises(LabelledDataError, match="background jets only"):
         train_plugin(plugin, data, tmp_path / "a")
+
+
+def test_an_anomaly_score_whose_network_is_not_an_autoencoder_is_refused(tmp_path):
+    """The anomaly kind's objective is an autoencoder: a network whose output does not
+    reconstruct its input is refused in one line before any fit (it was trained as one)."""
+    import keras
+
+    def classifier(input_shape):
+        inputs = keras.Input(shape=input_shape)
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+
+    plugin = dataclasses.replace(get_registry().get("jet_density"), build_model=classifier)
+    data = LabelledFeatures(
+        features=np.zeros((40, 3), np.float32),
+        labels=np.zeros(40, np.int8),
+        mass=np.ones(40),
+        files=[],
+    )
+    with pytest.raises(
+        PluginDefinitionError, match=r"'jet_density'.*shape \(1,\).*autoencoder"
+    ) as info:
+        train_plugin(plugin, data, tmp_path / "a")
+    assert "\n" not in str(info.value) and not (tmp_path / "a").exists()
 
 
 def test_the_profile_flattens_a_mass_dependent_score():

@@ -48,3 +48,35 @@ def test_an_inverse_spec_without_artifact_is_a_clear_error(generated_ttbar_qcd, 
     )
     assert code == 2
     assert "--inverse 'jet_density': write PLUGIN=ARTIFACT_DIR" in capsys.readouterr().err
+
+
+def test_scores_go_through_the_pipeline_postprocess_and_every_output(generated_ttbar_qcd):
+    """A postprocessed anomaly score of two outputs is scored as attach computes it, one score
+    per output (evaluate-anomaly once read the raw features and only one output)."""
+    import awkward as ak
+    import numpy as np
+
+    from hepml_coffea import Output, Plugin, attach
+    from hepml_coffea.anomaly.evaluate import score_sample
+    from hepml_coffea.events import open_nanoaod
+
+    _, qcd = generated_ttbar_qcd
+    plugin = Plugin(
+        name="mass_and_pt",
+        kind="anomaly-score",
+        collection="FatJet",
+        required_branches=("FatJet_msoftdrop", "FatJet_pt"),
+        outputs=(Output("mass", range=(0, 400)), Output("inverse_pt", range=(0, 1))),
+        features=lambda events: np.stack(
+            [ak.to_numpy(ak.flatten(events.FatJet[f])) for f in ("msoftdrop", "pt")], axis=1
+        ),
+        postprocess=lambda x: {"mass": x[:, 0], "inverse_pt": 1.0 / x[:, 1]},
+    )
+    scored = score_sample([plugin], qcd, None)
+    jets = attach(open_nanoaod(qcd, "eager"), [plugin]).FatJet
+    assert set(scored.scores) == {"mass_and_pt_mass", "mass_and_pt_inverse_pt", "msoftdrop"}
+    np.testing.assert_array_equal(
+        np.sort(scored.scores["mass_and_pt_inverse_pt"]),
+        np.sort(ak.to_numpy(ak.flatten(jets.mass_and_pt_inverse_pt))),
+    )
+    np.testing.assert_array_equal(scored.scores["mass_and_pt_mass"], scored.mass)

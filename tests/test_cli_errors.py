@@ -58,7 +58,7 @@ def test_a_bad_plugin_kind_is_one_line(capsys, monkeypatch):
     def plugins_with_a_bad_kind():
         Plugin(
             name="mine",
-            kind="regressor",
+            kind="Regressor!",
             collection="FatJet",
             required_branches=("FatJet_pt",),
             outputs=(Output("top"),),
@@ -68,7 +68,7 @@ def test_a_bad_plugin_kind_is_one_line(capsys, monkeypatch):
     # `hepml-coffea plugins` starts by asking the registry for the plugins
     monkeypatch.setattr(registry, "get_registry", plugins_with_a_bad_kind)
     err = _one_line_error(capsys, ["plugins"])
-    assert "plugin 'mine': kind 'regressor' is not one of 'tagger'" in err
+    assert "plugin 'mine': kind 'Regressor!' is not a kind name; use one of 'tagger'" in err
 
 
 def test_our_error_behind_a_wrapper_is_one_line(capsys, monkeypatch):
@@ -233,7 +233,8 @@ def test_a_missing_sample_is_named_before_any_progress_bar(tmp_path, capsys):
 def test_evaluate_of_a_pileup_regression_is_one_line(capsys):
     argv = ["evaluate", "--plugins", "puppi", "--signal", "s.root", "--background", "b.root"]
     err = _one_line_error(capsys, argv)
-    assert "plugin 'puppi' is a pileup regression, and evaluate compares scores" in err
+    assert "plugin 'puppi' is a pileup-regression, and evaluate compares the scores" in err
+    assert "of 'tagger', 'anomaly-score' plugins; see `hepml-coffea evaluate-pileup`" in err
 
 
 def test_evaluate_anomaly_of_a_tagger_is_one_line(capsys):

@@ -54,7 +54,7 @@ from real_cms import open_events
 names = [
     name
     for name, p in hepml_coffea.get_registry().plugins.items()
-    if p.artifact and p.kind is not hepml_coffea.PluginKind.PILEUP_REGRESSION
+    if p.artifact and p.kind != hepml_coffea.PluginKind.PILEUP_REGRESSION
 ]
 fatjets = hepml_coffea.attach(open_events("pfnano", mode="dask"), names).FatJet
 assert isinstance(fatjets, dak.Array) and "pfn_top" in fatjets.fields and "particlenet_lite_top" in fatjets.fields

@@ -19,7 +19,7 @@ def make(**overrides):
 
 def test_columns_are_named_plugin_underscore_output():
     plugin = make(outputs=(Output("top"), Output("qcd")))
-    assert plugin.kind is PluginKind.TAGGER
+    assert plugin.kind == PluginKind.TAGGER
     assert plugin.column_names == ("good_top", "good_qcd")
 
 
@@ -37,11 +37,11 @@ def test_inconsistent_declarations_are_rejected(overrides, message):
         make(**overrides)
 
 
-def test_unknown_kind_and_bad_output_range_are_rejected():
+def test_malformed_kind_and_bad_output_range_are_rejected():
     with pytest.raises(
-        PluginDefinitionError, match=r"kind 'regressor' is not one of 'tagger', 'pileup-regression'"
+        PluginDefinitionError, match=r"kind 'Regressor!' is not a kind name; use one of 'tagger'"
     ):
-        make(kind="regressor")
+        make(kind="Regressor!")
     with pytest.raises(PluginDefinitionError, match="dtype 'float33' is not a numpy dtype"):
         Output("top", dtype="float33")
     with pytest.raises(PluginDefinitionError, match="empty"):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hepml_coffea.anomaly.kind import ANOMALY_SCORE
 from hepml_coffea.arguments import local_file
 from hepml_coffea.errors import ConfigurationError
-from hepml_coffea.plugin import PluginKind
 
 SIGNAL_EFFICIENCY = 0.3
 #: signal name -> (truth label, mass window in GeV)
@@ -151,7 +151,7 @@ def plots(results: dict, output_dir: Path) -> list[Path]:
 
     from hepml_coffea.decorrelation.histograms import mass_score_hists
     from hepml_coffea.decorrelation.plots import sculpting_plot
-    from hepml_coffea.evaluation import roc_curve
+    from hepml_coffea.tagging.evaluation import roc_curve
 
     mplhep.style.use("CMS")
     written = []
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
     registry = get_registry()
     plugins = [registry.get(name.strip()) for name in args.plugins.split(",") if name.strip()]
     for plugin in plugins:
-        if plugin.kind is not PluginKind.ANOMALY_SCORE:
+        if plugin.kind != ANOMALY_SCORE:
             raise ConfigurationError(
                 f"plugin {plugin.name!r} is a {plugin.kind}, not an anomaly score; compare"
                 " taggers with `hepml-coffea evaluate`"

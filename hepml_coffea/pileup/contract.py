@@ -1,6 +1,6 @@
 """The pileup-regression contract, and the plugins of the baseline methods built on it.
 
-A pileup-regression plugin (``PluginKind.PILEUP_REGRESSION``) decorates ``FatJet`` with
+A pileup-regression plugin (kind ``pileup-regression``) decorates ``FatJet`` with
 ``<name>_pt``, ``<name>_mass`` and ``<name>_msoftdrop``, the jet after mitigation, and, when the
 method has one, ``PFCands`` with ``<name>_weight``: the estimated leading-vertex share of each
 candidate's energy (as CMS NanoAOD's ``PFCands_puppiWeight``). The jet columns of a weighted
@@ -18,7 +18,8 @@ import numpy as np
 
 from hepml_coffea.pileup.candidates import JetCandidates, candidate_branches, jet_candidates
 from hepml_coffea.pileup.jets import WeightedJets, weighted_jets
-from hepml_coffea.plugin import Output, Plugin, PluginKind
+from hepml_coffea.pileup.kind import PILEUP_REGRESSION
+from hepml_coffea.plugin import Output, Plugin
 
 JET_COLLECTION = "FatJet"
 CANDIDATES = "PFCands"
@@ -95,14 +96,14 @@ def pileup_regression(
     branches: tuple[str, ...] = (),
     description: str = "",
 ) -> Plugin:
-    """A ``PluginKind.PILEUP_REGRESSION`` plugin for ``method``.
+    """A pileup-regression plugin for ``method``.
 
     :param weights: whether ``method`` returns per-candidate weights (``PFCands.<name>_weight``)
     :param branches: branches ``method`` reads beyond the candidates and their links
     """
     return Plugin(
         name=name,
-        kind=PluginKind.PILEUP_REGRESSION,
+        kind=PILEUP_REGRESSION,
         collection=JET_COLLECTION,
         required_branches=(*candidate_branches(JET_COLLECTION), *branches),
         outputs=pileup_outputs(weights),

@@ -424,12 +424,7 @@ def add_train_arguments(parser) -> None:
 
 
 def run_training(plugin, args) -> int:
-    """``hepml-coffea train --plugin <pileup regression>``."""
-    if plugin.build_model is None:
-        raise HepmlCoffeaError(
-            f"plugin {plugin.name!r} is a pileup regression without a network "
-            f"({plugin.description}): there is nothing to train; `--plugin pumml` trains PUMML"
-        )
+    """``hepml-coffea train --plugin <pileup regression with a network>``."""
     if plugin.name != "pumml":
         raise HepmlCoffeaError(
             f"plugin {plugin.name!r}: `hepml-coffea train` trains the built-in pileup network "

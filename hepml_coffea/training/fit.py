@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from hepml_coffea.artifacts import ModelCard, sha256_of, write_artifact
-from hepml_coffea.errors import ArtifactError, ConfigurationError, LabelledDataError
+from hepml_coffea.errors import ArtifactError, ConfigurationError
 from hepml_coffea.export import export_trained_artifact
-from hepml_coffea.plugin import Plugin, PluginKind
+from hepml_coffea.plugin import Plugin
 from hepml_coffea.tensorflow_log import import_keras
 from hepml_coffea.training.dataset import LabelledFeatures
-from hepml_coffea.training.decorrelate import Decorrelation, fit_adversary, fit_disco
-from hepml_coffea.training.metrics import classifier_metrics
+from hepml_coffea.training.decorrelate import Decorrelation
+from hepml_coffea.training.objective import FitSettings, Objective
 
 
 @dataclass
@@ -33,6 +33,16 @@ class TrainingResult:
     card: ModelCard
     test_scores: np.ndarray
     test_labels: np.ndarray
+
+
+def check_trainable(plugin: Plugin) -> None:
+    """Refuse, in one line, a plugin without a network to train (``build_model`` unset)."""
+    if plugin.build_model is None:
+        raise ConfigurationError(
+            f"plugin {plugin.name!r} builds no network to train "
+            f"({plugin.description or 'no description'}); a fitted plugin such as pfn_ddt or "
+            "jet_density is made by its study script (docs/training.md)"
+        )
 
 
 def _split(n: int, validation_fraction: float, test_fraction: float, seed: int):
@@ -98,100 +108,6 @@ def standardisation(
     return (x - mean) / std, {"mean": mean.tolist(), "std": std.tolist()}
 
 
-def training_callbacks(patience: int) -> list:
-    """Early stopping on the validation loss (best weights restored) and a learning rate halved
-    on plateaus, as every hepml-coffea training uses them."""
-    import keras
-
-    return [
-        keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
-        # a plateau halves the step size long before early stopping gives up. Any decrease of
-        # the loss counts as progress (min_delta=0, as for early stopping): Keras's default
-        # absolute 1e-4 made every epoch a "plateau" for an autoencoder whose loss is ~3e-4
-        keras.callbacks.ReduceLROnPlateau(
-            factor=0.5, patience=max(1, patience // 3), min_delta=0.0
-        ),
-    ]
-
-
-def _fit_classifier(model, x, y, data, train, val, *, decorrelation, settings, verbose):
-    import keras
-
-    optimizer = keras.optimizers.Adam(settings["learning_rate"])
-    callbacks = training_callbacks(settings["patience"])
-    common = {
-        "epochs": settings["epochs"],
-        "batch_size": settings["batch_size"],
-        "verbose": verbose,
-    }
-    if decorrelation is None:
-        model.compile(
-            optimizer=optimizer, loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")]
-        )
-        return model.fit(
-            x[train], y[train], validation_data=(x[val], y[val]), callbacks=callbacks, **common
-        ).history
-    if decorrelation.method == "disco":
-        return fit_disco(
-            model,
-            x,
-            y,
-            data.mass,
-            train,
-            val,
-            decorrelation=decorrelation,
-            optimizer=optimizer,
-            callbacks=callbacks,
-            **common,
-        )
-    return fit_adversary(
-        model,
-        x,
-        y,
-        data.mass,
-        train,
-        val,
-        decorrelation=decorrelation,
-        learning_rate=settings["learning_rate"],
-        patience=settings["patience"],
-        seed=settings["seed"],
-        **common,
-    )
-
-
-def _fit_autoencoder(autoencoder, x, train, val, *, settings, verbose):
-    """Fit ``autoencoder`` to reproduce its input (mean squared error); returns the history and
-    the scoring model, whose output is the per-jet :class:`ReconstructionError`."""
-    import keras
-
-    from hepml_coffea.anomaly.layers import ReconstructionError
-
-    autoencoder.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]), loss="mse")
-    history = autoencoder.fit(
-        x[train],
-        x[train],
-        validation_data=(x[val], x[val]),
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        verbose=verbose,
-        callbacks=training_callbacks(settings["patience"]),
-    ).history
-    inputs = keras.Input(shape=x.shape[1:], name="features")
-    score = ReconstructionError(name="reconstruction_error")([inputs, autoencoder(inputs)])
-    return history, keras.Model(inputs, score, name=autoencoder.name)
-
-
-def _anomaly_metrics(scores: np.ndarray) -> dict[str, Any]:
-    quantiles = np.quantile(scores, [0.5, 0.9, 0.99])
-    return {
-        "score": "log mean squared reconstruction error",
-        "median_score": float(quantiles[0]),
-        "score_q90": float(quantiles[1]),
-        "score_q99": float(quantiles[2]),
-        "n_background": len(scores),
-    }
-
-
 def provenance_record(
     data: LabelledFeatures,
     split: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -231,81 +147,56 @@ def train_plugin(
     verbose: int = 2,
     decorrelation: Decorrelation | None = None,
     initial_artifact: Path | None = None,
+    objective: Objective | None = None,
 ) -> TrainingResult:
     """Train ``plugin.build_model`` on ``data`` with early stopping; write the artifact to ``output``.
+
+    The plugin's kind supplies the objective (:meth:`hepml_coffea.kinds.Kind.objective`): a
+    classifier of signal against background for a tagger; for an anomaly score an autoencoder
+    fitted to background-only ``data`` (:func:`load_background_features`), whose artifact
+    outputs the per-jet reconstruction error and whose card records ``signal_seen: false``.
 
     For plugins with ``standardise`` set, features are standardised with the training split's
     mean and standard deviation, which the card stores so the runtime applies the identical
     transformation at inference. With ``decorrelation`` the tagger is trained decorrelated
     from ``data.mass`` (DisCo or an adversary, see :mod:`hepml_coffea.training.decorrelate`).
 
-    Anomaly-score plugins (``PluginKind.ANOMALY_SCORE``) build an autoencoder; it is fitted to
-    reconstruct background-only ``data`` (:func:`load_background_features`) and the artifact
-    outputs its per-jet reconstruction error. Their cards record ``signal_seen: false``.
-
     With ``initial_artifact`` training starts from that artifact's weights (and standardisation)
     instead of a random initialisation: fine-tuning, e.g. decorrelating a tagger already trained
     on the same jets, which converges where DisCo from scratch at a large lambda does not.
+
+    :param objective: how to fit; by default the one of the plugin's kind.
     """
-    if plugin.build_model is None:
-        raise ConfigurationError(
-            f"plugin {plugin.name!r} has no build_model, so it cannot be trained; a fitted "
-            "plugin is made by its study script (docs/training.md)"
-        )
-    anomaly = plugin.kind == PluginKind.ANOMALY_SCORE
-    if anomaly and (data.signal_seen or decorrelation is not None):
-        raise LabelledDataError(
-            f"plugin {plugin.name!r} is an anomaly score: train it on background jets only "
-            "(`hepml-coffea train --background QCD.root`, no --signal, no --decorrelate)"
-        )
-    if not anomaly and not data.signal_seen:
-        raise LabelledDataError(
-            f"plugin {plugin.name!r} is a {plugin.kind} and needs signal jets; pass --signal files"
-        )
+    from hepml_coffea.registry import get_registry
+
+    check_trainable(plugin)
+    objective = objective or get_registry().kind_of(plugin).objective(plugin)
+    objective.check_data(plugin, data, decorrelation)
     keras = import_keras()
     keras.utils.set_random_seed(seed)
     split = _split(len(data.labels), validation_fraction, test_fraction, seed)
     train, val, test = split
-    y = data.labels.astype(np.float32)
     initial = None if initial_artifact is None else _initial_model(plugin, Path(initial_artifact))
     x, preprocessing = standardisation(plugin, data.features.astype(np.float32), train, initial)
 
     model = plugin.build_model(tuple(x.shape[1:]))
+    objective.check_model(plugin, model, tuple(x.shape[1:]))
     if initial is not None:
         _copy_weights(plugin, initial, model)
-    settings = {
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "patience": patience,
-        "learning_rate": learning_rate,
-        "seed": seed,
-    }
-    if anomaly:
-        history, model = _fit_autoencoder(model, x, train, val, settings=settings, verbose=verbose)
-    else:
-        history = _fit_classifier(
-            model,
-            x,
-            y,
-            data,
-            train,
-            val,
-            decorrelation=decorrelation,
-            settings=settings,
-            verbose=verbose,
-        )
+    settings = FitSettings(epochs, batch_size, patience, learning_rate, seed)
+    history, model = objective.fit(
+        model, x, data, split, settings=settings, decorrelation=decorrelation, verbose=verbose
+    )
+    y = data.labels.astype(np.float32)
     scores = np.asarray(model.predict(x[test], batch_size=4096, verbose=0)).reshape(-1)
-    metrics = _anomaly_metrics(scores) if anomaly else classifier_metrics(scores, y[test])
+    metrics = objective.metrics(scores, y[test])
     metrics["epochs_trained"] = len(history["loss"])
     metrics["parameters"] = int(model.count_params())
     metrics["evaluated_on"] = "held-out test split of the training samples"
 
     fit = {
-        "epochs_max": epochs,
-        "batch_size": batch_size,
-        "patience": patience,
-        "learning_rate": learning_rate,
-        "loss": "mean squared reconstruction error" if anomaly else "binary_crossentropy",
+        **settings.record(),
+        "loss": objective.loss,
         "lr_schedule": "halved after patience // 3 epochs without improvement",
         "decorrelation": None if decorrelation is None else decorrelation.record(),
         "initialised_from": None

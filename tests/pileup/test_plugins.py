@@ -34,7 +34,7 @@ def test_registered_as_pileup_regressions():
     registry = get_registry()
     for name in PILEUP:
         plugin = registry.get(name)
-        assert plugin.kind is PluginKind.PILEUP_REGRESSION
+        assert plugin.kind == PluginKind.PILEUP_REGRESSION
         assert plugin.collection == "FatJet"
         names = {plugin.output_collection(o) + "." + plugin.column_name(o) for o in plugin.outputs}
         expected = {f"FatJet.{name}_{q}" for q in ("pt", "mass", "msoftdrop")}

@@ -13,7 +13,7 @@ from hepml_coffea.pileup.training import DEFAULT_MIXTURE
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--plugin", "chs"], "there is nothing to train"),
+        (["--plugin", "chs"], "builds no network to train"),
         (["--plugin", "pumml", "--background", "b.root"], "has no signal or background"),
         (
             ["--plugin", "pumml", "--samples", f"qcd_n100_seed{EVALUATION_SEED}_pu60_x.root"],

@@ -109,7 +109,7 @@ def test_the_learning_rate_schedule_sees_progress_on_a_small_loss():
     absolute min_delta of 1e-4 halved the rate every epoch of the anomaly autoencoder)."""
     import keras
 
-    from hepml_coffea.training.fit import training_callbacks
+    from hepml_coffea.training.callbacks import training_callbacks
 
     model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="mse")

@@ -17,7 +17,9 @@ import numpy as np
 
 from hepml_coffea import pipeline, runtime
 from hepml_coffea.errors import ConfigurationError, LabelledDataError
-from hepml_coffea.plugin import Plugin, PluginKind
+from hepml_coffea.kinds import describe
+from hepml_coffea.plugin import Plugin
+from hepml_coffea.registry import get_registry
 from hepml_coffea.training.dataset import check_classes, load_labelled_features
 from hepml_coffea.training.metrics import classifier_metrics
 
@@ -91,11 +93,15 @@ def evaluate_taggers(
     """Evaluate every output of ``plugins`` on the same signal and background jets."""
     from tqdm.auto import tqdm
 
+    registry = get_registry()
     for plugin in plugins:
-        if plugin.kind is PluginKind.PILEUP_REGRESSION:
+        kind = registry.kind_of(plugin)
+        if not kind.scores:
+            scoring = [name for name, other in registry.kinds.items() if other.scores]
+            see = f"; see `hepml-coffea {kind.evaluated_by}`" if kind.evaluated_by else ""
             raise ConfigurationError(
-                f"plugin {plugin.name!r} is a pileup regression, and evaluate compares scores of"
-                " taggers and anomaly scores; see `hepml-coffea evaluate-pileup`"
+                f"plugin {plugin.name!r} is a {plugin.kind}, and evaluate compares the scores of"
+                f" {describe(dict.fromkeys(scoring))} plugins{see}"
             )
     check_classes(signal_files, background_files, max_per_class)  # before the progress bar
     results: list[TaggerEvaluation] = []

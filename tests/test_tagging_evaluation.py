@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 from hepml_coffea.cli import main
-from hepml_coffea.evaluation import TaggerEvaluation, evaluation_table, roc_curve
+from hepml_coffea.tagging.evaluation import TaggerEvaluation, evaluation_table, roc_curve
 from hepml_coffea.training.metrics import background_rejection
 
 
@@ -81,3 +81,36 @@ def test_evaluate_command_writes_table_json_and_plots(generated_ttbar_qcd, tmp_p
     out = capsys.readouterr().out
     assert "| substructure_dnn_top |" in out
     assert re.search(r"\| jet_density_score \| 0\.\d{4} \| - \|", out), out
+
+
+def test_evaluate_takes_a_plugin_whose_postprocess_reads_the_events(generated_ttbar_qcd):
+    """The pipeline gives an events-aware postprocess its declared view in evaluate too: the
+    scores are those attach computes for the same jets."""
+    import awkward as ak
+
+    from hepml_coffea import Output, Plugin
+    from hepml_coffea.tagging.evaluation import evaluate_taggers
+
+    def msoftdrop(events):
+        return ak.to_numpy(ak.flatten(events.FatJet["msoftdrop"]))[:, None]
+
+    def mass_over_event_ht(raw, events):
+        ht = ak.to_numpy(
+            ak.flatten(ak.broadcast_arrays(ak.sum(events.FatJet.pt, axis=1), events.FatJet.pt)[0])
+        )
+        return {"ratio": raw[:, 0] / ht}
+
+    plugin = Plugin(
+        name="mass_over_ht",
+        kind="tagger",
+        collection="FatJet",
+        required_branches=("FatJet_msoftdrop", "FatJet_pt"),
+        outputs=(Output("ratio"),),
+        features=msoftdrop,
+        postprocess=mass_over_event_ht,
+        postprocess_events=True,
+    )
+    signal, background = generated_ttbar_qcd
+    (result,) = evaluate_taggers([plugin], [signal], [background], progress=False)
+    assert result.column == "mass_over_ht_ratio" and 0.5 < result.auc <= 1.0
+    assert np.all((result.scores >= 0) & (result.scores <= 1.0)) and result.scores.max() > 0.1

@@ -1,0 +1,53 @@
+"""The ``anomaly-score`` kind: scores trained without signal labels; a card that records signal
+in training is refused as the model loads."""
+
+from __future__ import annotations
+
+from hepml_coffea.kinds import Command, Kind
+from hepml_coffea.plugin import PluginKind
+
+ANOMALY_SCORE = str(PluginKind.ANOMALY_SCORE)
+
+
+def _run_evaluate_anomaly(args) -> int:
+    from hepml_coffea.anomaly.evaluate import run
+
+    return run(args)
+
+
+def _add_evaluate_anomaly_arguments(parser) -> None:
+    from hepml_coffea.anomaly.evaluate import add_arguments
+
+    add_arguments(parser)
+
+
+class AnomalyScoreKind(Kind):
+    name = ANOMALY_SCORE
+    description = "scores trained on background only, e.g. FatJet.jet_autoencoder_score"
+    plugin_hook = "hepml_register_anomaly_scores"
+    scores = True
+
+    def check_card(self, plugin, card) -> None:
+        from hepml_coffea.anomaly.cards import check_background_only
+
+        check_background_only(plugin.name, card)
+
+    def custom_objects(self) -> dict[str, type]:
+        from hepml_coffea.anomaly.layers import CUSTOM_OBJECTS
+
+        return dict(CUSTOM_OBJECTS)
+
+    def objective(self, plugin):
+        from hepml_coffea.anomaly.objective import Autoencoder
+
+        return Autoencoder()
+
+    def commands(self) -> tuple[Command, ...]:
+        return (
+            Command(
+                "evaluate-anomaly",
+                "anomaly scores against msoftdrop alone on held-out samples",
+                _add_evaluate_anomaly_arguments,
+                _run_evaluate_anomaly,
+            ),
+        )

@@ -1,0 +1,16 @@
+"""hepml-coffea's three plugin kinds, registered through the same hook as a third party's."""
+
+from __future__ import annotations
+
+from hepml_coffea import hookimpl
+from hepml_coffea.anomaly.kind import AnomalyScoreKind
+from hepml_coffea.kinds import KindRegistrar
+from hepml_coffea.pileup.kind import PileupRegressionKind
+from hepml_coffea.tagging.kind import TaggerKind
+
+
+@hookimpl
+def hepml_register_kinds(register: KindRegistrar) -> None:
+    register(TaggerKind())
+    register(PileupRegressionKind())
+    register(AnomalyScoreKind())
