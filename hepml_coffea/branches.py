@@ -74,7 +74,9 @@ def check_required_branches(plugin: Plugin, events) -> None:
 
 def declared_fields(plugin: Plugin, fields: Sequence[str]) -> dict[str, frozenset[str] | None]:
     """Per top-level field of the events, the sub-fields ``plugin`` declares (None: a scalar branch)."""
-    declared: dict[str, set[str] | None] = {} if plugin.collection is None else {plugin.collection: set()}
+    declared: dict[str, set[str] | None] = (
+        {} if plugin.collection is None else {plugin.collection: set()}
+    )
     for branch in plugin.required_branches:
         path = branch_path(branch, fields)
         if len(path) == 2:
