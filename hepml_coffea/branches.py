@@ -73,7 +73,8 @@ def check_required_branches(plugin: Plugin, events) -> None:
 
 
 def declared_fields(plugin: Plugin, fields: Sequence[str]) -> dict[str, frozenset[str] | None]:
-    """Per top-level field of the events, the sub-fields ``plugin`` declares (None: a scalar branch)."""
+    """Per top-level field of the events, the sub-fields ``plugin`` declares (None: a scalar branch),
+    the columns of the plugins it reads included."""
     declared: dict[str, set[str] | None] = (
         {} if plugin.collection is None else {plugin.collection: set()}
     )
@@ -86,6 +87,14 @@ def declared_fields(plugin: Plugin, fields: Sequence[str]) -> dict[str, frozense
             declared.setdefault(path[0], set())
         else:
             declared[path[0]] = None
+    for dependency in plugin.reads:  # the columns of the plugins it reads
+        for output in dependency.outputs:
+            target, column = dependency.output_collection(output), dependency.column_name(output)
+            if target is None:
+                declared[column] = None
+            else:
+                declared.setdefault(target, set())
+                declared[target].add(column)  # type: ignore[union-attr]
     return {name: None if subs is None else frozenset(subs) for name, subs in declared.items()}
 
 

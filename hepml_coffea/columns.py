@@ -147,22 +147,58 @@ def resolve_plugins(
     return resolved
 
 
-def _by_collection(plugins: Sequence[Plugin]) -> dict[str | None, list[Plugin]]:
-    """Group plugins by the collection they decorate (None: event-level), refusing two
-    different plugins of one name."""
-    groups: dict[str | None, list[Plugin]] = {}
+def dependency_order(plugins: Sequence[Plugin]) -> list[Plugin]:
+    """``plugins`` and every plugin they read (:attr:`Plugin.reads`), each once, dependencies
+    first; a cycle, or two different plugins of one name, refused in one line."""
+    ordered: list[Plugin] = []
     seen: dict[str, Plugin] = {}
-    for plugin in plugins:
+    visiting: list[str] = []
+
+    def visit(plugin: Plugin) -> None:
+        if plugin.name in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(plugin.name) :], plugin.name])
+            raise PluginDefinitionError(
+                f"plugins read each other's outputs in a cycle ({cycle}); a plugin may read only"
+                " plugins that do not read it back"
+            )
         if plugin.name in seen:
             if seen[plugin.name] != plugin:
                 raise PluginDefinitionError(
                     f"two different plugins are both named {plugin.name!r}; their columns "
                     "would clash: rename one of them"
                 )
-            continue
+            return
+        visiting.append(plugin.name)
+        for dependency in plugin.reads:
+            visit(dependency)
+        visiting.pop()
         seen[plugin.name] = plugin
-        groups.setdefault(plugin.collection, []).append(plugin)
-    return groups
+        ordered.append(plugin)
+
+    for plugin in plugins:
+        visit(plugin)
+    return ordered
+
+
+def _groups(plugins: Sequence[Plugin]) -> list[list[Plugin]]:
+    """Plugins that run together per chunk (one dask task): those on the same collection (None:
+    event-level), joined with the plugins they read; in dependency order."""
+    group_of: dict[str | None, list[Plugin]] = {}
+    for plugin in plugins:
+        group = group_of.setdefault(plugin.collection, [])
+        for dependency in plugin.reads:
+            other = group_of[dependency.collection]
+            if other is not group:  # merge the dependency's group into this one
+                group[:0] = other
+                for key, value in group_of.items():
+                    if value is other:
+                        group_of[key] = group
+        group.append(plugin)
+    unique: list[list[Plugin]] = []
+    for group in group_of.values():
+        if not any(group is other for other in unique):
+            unique.append(group)
+    return unique
 
 
 def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry | None = None):
@@ -172,7 +208,9 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
     type and behaviours, with ``events.<collection>.<plugin>_<output>`` columns (and
     ``events.<plugin>_<output>`` for event-level plugins). Plugins of
     one call that decorate the same collection run together (one dask task per partition),
-    building features they share only once.
+    building features they share only once. A plugin that reads others' outputs
+    (``"pfn@puppi"``, :mod:`hepml_coffea.composition`) runs after them, in the same task; they
+    are attached too, listed or not, and computed once per chunk.
 
     :param events: NanoEvents from ``NanoEventsFactory`` or a coffea processor.
     :param plugins: plugin names (``"cutbased,substructure_dnn"``) or :class:`Plugin` objects.
@@ -187,8 +225,8 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
     dask = is_dask(events)
     if dask:
         import dask_awkward as dak
-    groups = _by_collection(resolve_plugins(plugins, registry))
-    for group in groups.values():
+    groups = _groups(dependency_order(resolve_plugins(plugins, registry)))
+    for group in groups:
         for plugin in group:
             try:
                 check_required_branches(plugin, events)
@@ -198,7 +236,7 @@ def attach(events, plugins: Iterable[str | Plugin] | str, *, registry: Registry 
                 raise MissingBranchError(
                     f"{exc} For {plugin.name!r}: {plugin.input_hint}."
                 ) from None
-    for group in groups.values():
+    for group in groups:
         if dask:
             label = "hepml-" + "-".join(plugin.name for plugin in group)
             values = dak.map_partitions(

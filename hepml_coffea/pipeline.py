@@ -130,12 +130,18 @@ def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
 
 
 def prepare(
-    plugin: Plugin, events: ak.Array, counts: Mapping[str | None, int] | None = None
+    plugin: Plugin,
+    events: ak.Array,
+    counts: Mapping[str | None, int] | None = None,
+    registry: Registry | None = None,
 ) -> Prepared:
-    """The declared view and checked features of ``plugin`` on eager ``events``.
+    """The declared view and checked features of ``plugin`` on eager ``events`` (the columns of
+    the plugins it reads computed first, where the events lack them).
 
     :param counts: :func:`object_counts` of the events where the caller has them already.
+    :param registry: for the models of the plugins it reads; the process-wide one by default.
     """
+    events = with_dependencies(plugin, events, registry)
     counts = object_counts(plugin, events) if counts is None else counts
     view = declared_view(plugin, events)
     built = build_features(plugin, events, view)
@@ -219,7 +225,7 @@ def run_plugin(
     if not any(counts.values()):
         return empty_columns(plugin)  # empty partition or no objects: nothing to build or load
     started = time.perf_counter()
-    prepared = prepare(plugin, events, counts)
+    prepared = prepare(plugin, events, counts, registry)
     result = columns(prepared, predict(prepared, registry))
     if _tracing():
         trace_log.info(
@@ -236,13 +242,69 @@ def run_plugin(
     return result
 
 
+def has_columns(plugin: Plugin, events: ak.Array) -> bool:
+    """Whether ``events`` hold every column of ``plugin`` already."""
+    for output in plugin.outputs:
+        target, column = plugin.output_collection(output), plugin.column_name(output)
+        fields = events.fields if target is None else getattr(events[target], "fields", ())
+        if column not in fields:
+            return False
+    return True
+
+
+def with_columns(events: ak.Array, outputs: Mapping[Plugin, Mapping[str, np.ndarray]]) -> ak.Array:
+    """Eager ``events`` with each plugin's flat outputs (as :func:`run_plugin` returns them)
+    added as columns, where :func:`hepml_coffea.attach` puts them."""
+    for plugin, columns in outputs.items():
+        for output in plugin.outputs:
+            target, column = plugin.output_collection(output), plugin.column_name(output)
+            values = columns[output.name]
+            if target is None:
+                events = ak.with_field(events, values, where=column)
+            else:
+                jagged = ak.unflatten(values, ak.num(events[target], axis=1))
+                events = ak.with_field(events, jagged, where=(target, column))
+    return events
+
+
+def with_dependencies(
+    plugin: Plugin,
+    events: ak.Array,
+    registry: Registry | None = None,
+    known: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+) -> ak.Array:
+    """``events`` with the columns of every plugin ``plugin`` reads (:attr:`Plugin.reads`),
+    taken from ``known`` outputs (by plugin name) where there, else computed here."""
+    missing = [dependency for dependency in plugin.reads if not has_columns(dependency, events)]
+    if not missing:
+        return events
+    known = known or {}
+    outputs = {
+        dependency: known[dependency.name]
+        if dependency.name in known
+        else run_plugin(dependency, with_dependencies(dependency, events, registry), registry)
+        for dependency in missing
+    }
+    return with_columns(events, outputs)
+
+
 def run_plugins(
     plugins: Sequence[Plugin], events: ak.Array, registry: Registry | None = None
 ) -> dict[str, dict[str, np.ndarray]]:
     """:func:`run_plugin` for several plugins on the same eager ``events``, keyed by plugin name.
 
     The plugins share one :func:`shared_features` scope, so a particle cloud or a constituent
-    table needed by several of them is built once.
+    table needed by several of them is built once. ``plugins`` come dependencies first
+    (:func:`hepml_coffea.columns.dependency_order`); a plugin that reads others gets the events
+    with their columns, computed once per chunk, and the plugins reading the same ones get the
+    same events (so they share features too).
     """
+    results: dict[str, dict[str, np.ndarray]] = {}
+    with_read = events
     with shared_features():
-        return {plugin.name: run_plugin(plugin, events, registry) for plugin in plugins}
+        for plugin in plugins:
+            source = events
+            if plugin.reads:
+                with_read = source = with_dependencies(plugin, with_read, registry, results)
+            results[plugin.name] = run_plugin(plugin, source, registry)
+    return results

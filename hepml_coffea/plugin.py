@@ -121,6 +121,10 @@ class Plugin:
     :param description: one line for ``hepml-coffea plugins``.
     :param input_hint: what to do when input files lack the required branches (e.g. which
         command writes them); appended to the missing-branch error.
+    :param reads: plugins whose outputs ``features`` reads, beside ``required_branches``: their
+        columns are in the events it is given (e.g. ``PFCands.puppi_weight`` for ``pfn@puppi``,
+        :mod:`hepml_coffea.composition`); :func:`hepml_coffea.attach` attaches them too, first,
+        once per chunk.
     :param package: the distribution that provided the plugin; filled in by the registry.
     """
 
@@ -138,6 +142,7 @@ class Plugin:
     standardise: bool = True
     description: str = ""
     input_hint: str = ""
+    reads: tuple[Plugin, ...] = ()
     package: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -155,6 +160,12 @@ class Plugin:
         object.__setattr__(self, "required_branches", tuple(self.required_branches))
         object.__setattr__(self, "outputs", tuple(self.outputs))
         object.__setattr__(self, "feature_names", tuple(self.feature_names))
+        object.__setattr__(self, "reads", tuple(self.reads))
+        if not all(isinstance(dependency, Plugin) for dependency in self.reads):
+            raise PluginDefinitionError(
+                f"plugin {self.name!r}: reads holds {list(self.reads)!r}; give the Plugin objects"
+                " whose outputs it reads"
+            )
         if self.artifact is not None:
             object.__setattr__(self, "artifact", Path(self.artifact))
         if not self.outputs:

@@ -23,7 +23,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
 
-from hepml_coffea import hookspecs
+from hepml_coffea import composition, hookspecs
 from hepml_coffea.errors import PluginDefinitionError, UnknownPluginError
 from hepml_coffea.kinds import Kind, KindRegistrar, describe
 from hepml_coffea.plugin import Plugin
@@ -265,7 +265,7 @@ class Registry:
         return self._plugins
 
     def get(self, name: str) -> Plugin:
-        """The plugin called ``name``.
+        """The plugin called ``name``; ``"BASE@METHOD"`` composes two (:mod:`hepml_coffea.composition`).
 
         Raises :class:`UnknownPluginError` naming close matches and the known plugins, or, when a
         package's entry point of that name failed to import, why it failed.
@@ -274,6 +274,10 @@ class Registry:
             return self.plugins[name]
         except KeyError:
             pass
+        if composition.is_composed(name):  # "pfn@puppi": a tagger on a pileup method's candidates
+            base, method = composition.split(name)
+            weighted = [p.name for p in self.plugins.values() if composition.weight_output(p)]
+            return composition.compose(self.get(base), self.get(method), weighted)
         if name in self._failed:
             source, why = self._failed[name]
             raise UnknownPluginError(

@@ -1,6 +1,6 @@
 """``hepml-coffea run`` takes every built-in plugin, whatever its kind and wherever its outputs
-live, in every executor, on a generated pileup sample (the pileup regressions once crashed the
-processor: their per-candidate weights are not jet columns)."""
+live, and composed ones (``pfn@puppi``), in every executor, on a generated MU 60 sample (the
+pileup regressions once crashed the processor: their per-candidate weights are not jet columns)."""
 
 import json
 
@@ -23,15 +23,21 @@ def ttbar_mu60(tmp_path_factory):
     return generate_sample("ttbar", 24, path, pileup=60.0, seed=11, progress=False)
 
 
-def builtin_plugins() -> list:
-    return [p for p in get_registry().plugins.values() if p.package == BUILTIN_DISTRIBUTION]
+#: composed plugins: taggers on the candidates of a weighted pileup regression
+COMPOSED = ("pfn@puppi", "particlenet_lite@pumml")
+
+
+def builtin_names() -> list[str]:
+    registry = get_registry()
+    builtins = [p.name for p in registry.plugins.values() if p.package == BUILTIN_DISTRIBUTION]
+    return builtins + list(COMPOSED)
 
 
 def _run(sample, executor: str, tmp_path) -> dict:
     fileset = tmp_path / f"fileset_{executor}.json"
     fileset.write_text(json.dumps({"ttbar": [str(sample)]}))
     output = tmp_path / f"{executor}.coffea"
-    names = ",".join(p.name for p in builtin_plugins())
+    names = ",".join(builtin_names())
     arguments = ["run", "--fileset", str(fileset), "--plugins", names, "--executor", executor]
     arguments += ["--workers", "1", "--chunksize", "12", "--output", str(output), "--quiet"]
     assert main(arguments) == 0
@@ -43,7 +49,7 @@ def test_every_builtin_plugin_runs_in_every_executor(ttbar_mu60, tmp_path):
     events = open_nanoaod(ttbar_mu60, "eager")
     candidates = int(ak.sum(ak.num(events.PFCands, axis=1)))
     expected = set()
-    for plugin in builtin_plugins():
+    for plugin in map(get_registry().get, builtin_names()):
         for output in plugin.outputs:
             target = plugin.output_collection(output)
             column = plugin.column_name(output)

@@ -26,6 +26,13 @@ class WeightedJets(NamedTuple):
     msoftdrop: np.ndarray
 
 
+def scale_four_momenta(pt, mass, weights):
+    """Candidates' four-momenta scaled by their weights, ``w p``, in (pT, eta, phi, mass): pT and
+    mass times ``w``, eta and phi unchanged. The same scaling as :func:`weighted_jets` sums in
+    (px, py, pz, E); works on numpy and awkward arrays alike."""
+    return pt * weights, mass * weights
+
+
 def jet_four_momenta(
     px: np.ndarray,
     py: np.ndarray,

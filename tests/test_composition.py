@@ -1,0 +1,93 @@
+"""Composed plugins: ``pfn@puppi`` is pfn on PUPPI-weighted candidates, attached with puppi
+computed once per chunk, identical in every mode; cycles and meaningless compositions refused."""
+
+import dataclasses
+
+import awkward as ak
+import numpy as np
+import pytest
+
+import hepml_coffea
+from hepml_coffea import PluginDefinitionError, get_registry
+from hepml_coffea.composition import compose
+from hepml_coffea.events import open_nanoaod
+from hepml_coffea.pileup.contract import MethodResult, jets_from_weights, pileup_regression
+
+
+@pytest.fixture(scope="module")
+def ttbar_mu60(tmp_path_factory):
+    from hepml_coffea.samples import generate_sample
+
+    path = tmp_path_factory.mktemp("composition") / "ttbar_mu60.root"
+    return generate_sample("ttbar", 24, path, pileup=60.0, seed=12, progress=False)
+
+
+def keep_everything(events, cands) -> MethodResult:
+    """A weighted 'method' that keeps every candidate whole (weight 1)."""
+    weights = np.ones(len(cands.pt))
+    return MethodResult(weights, jets_from_weights(cands, weights))
+
+
+UNWEIGHTED = pileup_regression("unweighted", keep_everything, weights=True)
+
+
+def columns(events, names, mode):
+    out = hepml_coffea.attach(events, names).FatJet
+    fields = [f"{name.replace('@', '_')}_top" for name in names]
+    values = [out[f] for f in fields]
+    if mode == "dask":
+        import dask
+
+        values = dask.compute(*values)
+    return [ak.to_numpy(ak.flatten(v)) for v in values]
+
+
+def test_weights_of_one_leave_the_tagger_unchanged(ttbar_mu60):
+    events = open_nanoaod(ttbar_mu60, "eager")
+    composed = compose(get_registry().get("pfn"), UNWEIGHTED)
+    out = hepml_coffea.attach(events, ["pfn", composed]).FatJet
+    np.testing.assert_allclose(
+        ak.to_numpy(ak.flatten(out.pfn_unweighted_top)),
+        ak.to_numpy(ak.flatten(out.pfn_top)),
+        atol=2e-4,
+    )
+
+
+def test_pfn_at_puppi_in_every_mode(ttbar_mu60):
+    eager_events = hepml_coffea.attach(open_nanoaod(ttbar_mu60, "eager"), ["pfn@puppi", "pfn"])
+    assert "puppi_weight" in eager_events.PFCands.fields  # attached implicitly
+    plain = ak.to_numpy(ak.flatten(eager_events.FatJet.pfn_top))
+    weighted = ak.to_numpy(ak.flatten(eager_events.FatJet.pfn_puppi_top))
+    assert np.all((weighted >= 0) & (weighted <= 1))
+    assert np.mean(np.abs(weighted - plain)) > 1e-3  # at MU 60 the weights change the score
+    for mode in ("virtual", "dask"):
+        (other,) = columns(open_nanoaod(ttbar_mu60, mode), ["pfn@puppi"], mode)
+        np.testing.assert_array_equal(weighted, other, err_msg=mode)
+
+
+def test_a_composed_plugin_alone_computes_its_method_once(ttbar_mu60):
+    calls = []
+    puppi = get_registry().get("puppi")
+    counting = dataclasses.replace(
+        puppi, features=lambda events: calls.append(1) or puppi.features(events)
+    )
+    pfn, efn = (get_registry().get(name) for name in ("pfn", "efn"))
+    hepml_coffea.attach(
+        open_nanoaod(ttbar_mu60, "eager"), [compose(pfn, counting), compose(efn, counting)]
+    )
+    assert len(calls) == 1
+
+
+def test_meaningless_compositions_and_cycles_are_one_line():
+    with pytest.raises(PluginDefinitionError, match="'area' has no per-candidate weight"):
+        get_registry().get("pfn@area")
+    with pytest.raises(PluginDefinitionError, match="'cutbased' reads no PF candidates"):
+        get_registry().get("cutbased@puppi")
+    with pytest.raises(PluginDefinitionError, match="write a composed plugin as TAGGER@PILEUP"):
+        get_registry().get("pfn@")
+    puppi = get_registry().get("puppi")
+    first = dataclasses.replace(puppi, name="first")
+    second = dataclasses.replace(puppi, name="second", reads=(first,))
+    looped = dataclasses.replace(first, reads=(second,))
+    with pytest.raises(PluginDefinitionError, match=r"cycle \(first -> second -> first\)"):
+        hepml_coffea.attach(ak.Array([{"x": 1}]), [looped])
