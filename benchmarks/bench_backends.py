@@ -319,8 +319,8 @@ def main() -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load"
         f" average {os.getloadavg()[0]:.1f}; commit {commit}; {time.strftime('%Y-%m-%d %H:%M')}"
-        f" UTC; repeats {args.repeats}; threads {runtime.settings.threads or 'default'};"
-        f" batch size {runtime.settings.batch_size}; times: median [min-max] in ms"
+        f" UTC; repeats {args.repeats}; threads {runtime.config.settings.threads or 'default'};"
+        f" batch size {runtime.config.settings.batch_size}; times: median [min-max] in ms"
     )
     floor_max_rows = {
         name: int(rows) for name, rows in (item.split("=") for item in args.floor_max_rows)

@@ -39,6 +39,10 @@ class ModelCard:
     :param backend: the backend this model runs on unless one is asked for, where it was
         measured faster than Keras (:mod:`hepml_coffea.tuning`); None: Keras where the artifact
         has ``model.keras``, else ONNX Runtime.
+    :param named_inputs: ``{input name: shape per object}`` for a model of several named inputs
+        (weaver's ParticleNet takes ``pf_points``, ``pf_features``, ``pf_mask``), fed from a
+        feature builder returning ``{input name: array}``; ``inputs`` then lists the names and
+        ``input_shape`` is empty. Such inputs are fed as built (no ``preprocessing``).
     """
 
     name: str
@@ -53,6 +57,7 @@ class ModelCard:
     onnx: dict[str, Any] = field(default_factory=dict)
     batch_size: int | None = None
     backend: str | None = None
+    named_inputs: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -104,6 +109,12 @@ def read_card(directory: Path, plugin_name: str) -> ModelCard:
         raise ArtifactError(
             f"plugin {plugin_name!r}: model card {card_path} asks for backend {card.backend!r} but "
             f'lists only {", ".join(card.formats)}; set "backend" to one of them or to null.'
+        )
+    if card.named_inputs and card.preprocessing:
+        raise ArtifactError(
+            f"plugin {plugin_name!r}: model card {card_path} has named_inputs and preprocessing;"
+            " a model of named inputs is fed its inputs as the feature builder builds them:"
+            " apply the preprocessing there and drop it from the card"
         )
     if card.sha256:
         _check_sha256(directory / WEIGHTS_FILE, card.sha256, plugin_name, "weights file")

@@ -28,6 +28,9 @@ from hepml_coffea.plugin import Plugin
 from hepml_coffea.registry import Registry
 
 TRACE_ENV = "HEPML_COFFEA_TRACE_PLUGINS"
+
+#: what a model takes: one array, or one per named input (first axis the objects in both)
+Features = np.ndarray | dict[str, np.ndarray]
 trace_log = logging.getLogger("hepml_coffea.trace")
 
 
@@ -50,15 +53,16 @@ class Prepared:
 
     :attr view: the declared view of the events, as the feature builder saw it.
     :attr counts: objects, over all events, of every collection the plugin adds columns to.
-    :attr features: one row per object of the plugin's collection; None when the builder
-        returned the output columns itself (a plugin without a network, ``direct``).
+    :attr features: one row per object of the plugin's collection, or ``{input name: such
+        rows}`` for a model with named inputs; None when the builder returned the output
+        columns itself (a plugin without a network, ``direct``).
     :attr direct: the output columns a builder without a network returned, else None.
     """
 
     plugin: Plugin
     view: ak.Array
     counts: Mapping[str | None, int]
-    features: np.ndarray | None
+    features: Features | None
     direct: Mapping[str, np.ndarray] | None = None
 
     @property
@@ -75,38 +79,64 @@ def object_counts(plugin: Plugin, events: ak.Array) -> dict[str | None, int]:
     }
 
 
-def feature_matrix(plugin: Plugin, features, n_objects: int) -> np.ndarray:
-    """The feature builder's result as a numpy array with one row per object, or a clear error."""
+def feature_matrix(plugin: Plugin, features, n_objects: int, input_name: str = "") -> np.ndarray:
+    """The feature builder's result (or one named input of it) as a numpy array with one row per
+    object, or a clear error."""
+    what = f"its feature builder returned{f' for input {input_name!r}' if input_name else ''}"
     contract = (
         f"a feature builder returns a numpy array with one row per {plugin.objects[:-1]}"
         + ("" if plugin.collection is None else ", flattened over events")
-        + f" ({n_objects} here); see docs/plugins.md"
+        + f" ({n_objects} here), or {{input name: such an array}} for a model with named"
+        " inputs; see docs/plugins.md"
     )
     if isinstance(features, ak.Array):
         try:
             features = ak.to_numpy(features)
         except ValueError:
             raise InvalidInputError(
-                f"plugin {plugin.name!r}: its feature builder returned a jagged awkward array "
+                f"plugin {plugin.name!r}: {what} a jagged awkward array "
                 f"({features.type}); {contract}. Flatten over events with ak.flatten(x, axis=1), "
                 "and pad per-object lists to a fixed length (ak.pad_none + ak.fill_none) first."
             ) from None
     if not isinstance(features, np.ndarray):
         raise InvalidInputError(
-            f"plugin {plugin.name!r}: its feature builder returned "
-            f"{type(features).__name__}; {contract}"
+            f"plugin {plugin.name!r}: {what} {type(features).__name__}; {contract}"
         )
     if features.ndim == 0 or len(features) != n_objects:
         rows = "a scalar" if features.ndim == 0 else f"{len(features)} rows"
         raise InvalidInputError(
-            f"plugin {plugin.name!r}: its feature builder returned {rows} for "
-            f"{n_objects} {plugin.objects}; {contract}"
+            f"plugin {plugin.name!r}: {what} {rows} for {n_objects} {plugin.objects}; {contract}"
         )
     return features
 
 
-def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
-    """Refuse NaN or infinite features, naming the plugin, the file and the features."""
+def feature_arrays(plugin: Plugin, features, n_objects: int) -> Features:
+    """:func:`feature_matrix` of one array, or of each named input of a mapping."""
+    if isinstance(features, Mapping):
+        return {
+            str(name): feature_matrix(plugin, values, n_objects, str(name))
+            for name, values in features.items()
+        }
+    return feature_matrix(plugin, features, n_objects)
+
+
+def first_rows(features: Features, n: int) -> Features:
+    """The first ``n`` objects of ``features`` (of each named input)."""
+    if isinstance(features, Mapping):
+        return {name: values[:n] for name, values in features.items()}
+    return features[:n]
+
+
+def check_finite(plugin: Plugin, features: Features, events) -> None:
+    """Refuse NaN or infinite features, naming the plugin, the file and the features (or input)."""
+    if isinstance(features, Mapping):
+        for name, values in features.items():
+            _check_finite(plugin, values, events, f" in input {name!r}")
+    else:
+        _check_finite(plugin, features, events)
+
+
+def _check_finite(plugin: Plugin, features: np.ndarray, events, where: str = "") -> None:
     if not np.issubdtype(features.dtype, np.floating):
         return
     finite = np.isfinite(features)
@@ -114,16 +144,14 @@ def check_finite(plugin: Plugin, features: np.ndarray, events) -> None:
         return
     per_object = finite.reshape(len(features), -1).all(axis=1)
     bad_objects = int((~per_object).sum())
-    if plugin.feature_names and features.ndim >= 2:
+    if not where and plugin.feature_names and features.ndim >= 2:
         bad = ~finite.reshape(len(features), -1, features.shape[-1]).all(axis=(0, 1))
-        which = (
+        where = (
             f" in feature(s) {[n for n, b in zip(plugin.feature_names, bad, strict=False) if b]}"
         )
-    else:
-        which = ""
     raise InvalidInputError(
         f"plugin {plugin.name!r}: {bad_objects} of {len(features)} {plugin.objects} in "
-        f"{describe_source(events)} have NaN or infinite inputs{which} (built from branches "
+        f"{describe_source(events)} have NaN or infinite inputs{where} (built from branches "
         f"{list(plugin.required_branches)}). Select valid objects before attaching, or fix the "
         "input branches; hepml-coffea does not silently replace them."
     )
@@ -147,7 +175,7 @@ def prepare(
     built = build_features(plugin, events, view)
     if isinstance(built, Mapping) and plugin.artifact is None:
         return Prepared(plugin, view, counts, None, direct=built)
-    features = feature_matrix(plugin, built, counts[plugin.collection])
+    features = feature_arrays(plugin, built, counts[plugin.collection])
     check_finite(plugin, features, events)
     return Prepared(plugin, view, counts, features)
 
@@ -160,7 +188,8 @@ def predict(prepared: Prepared, registry: Registry | None = None):
         return prepared.direct
     if plugin.artifact is None:
         return prepared.features
-    return runtime.get_model(plugin, registry).predict(prepared.features)
+    model = runtime.get_model(plugin, registry)
+    return model.predict(prepared.features, plugin_name=plugin.name)
 
 
 def columns(prepared: Prepared, raw) -> dict[str, np.ndarray]:

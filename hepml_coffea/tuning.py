@@ -113,7 +113,7 @@ def measure_inference(
             f"only {', '.join(card.formats)}; export it first (hepml_coffea.export.export_onnx)"
         )
     models = {name: runtime.get_model(plugin, backend=name) for name in runtime.BACKENDS}
-    default_batch = runtime.settings.batch_size_for(None)
+    default_batch = runtime.config.settings.batch_size_for(None)
     if rows is None:
         probe = check_inputs(card, rows=1024, seed=seed)  # large enough to time rows, not calls
         models["keras"].predict(probe)

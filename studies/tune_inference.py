@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per variant")
     parser.add_argument("--rows", type=int, help="rows per call (default: about 0.5 s of work)")
     args = parser.parse_args()
-    names = args.plugins.split(",") if args.plugins else get_registry().shipped_networks()
+    names = args.plugins.split(",") if args.plugins else get_registry().shipped_networks("tagger")
     command = shlex.join(["python", "studies/tune_inference.py", *sys.argv[1:]])
     print("network | rows | keras [ms] | onnx [ms] | onnx/keras | batch sizes [ms] | chosen")
     for name in names:

@@ -3,4 +3,4 @@ shipped tagger is covered by every test that iterates over them without editing 
 
 from hepml_coffea import get_registry
 
-NETWORKS = get_registry().shipped_networks()
+NETWORKS = get_registry().shipped_networks("tagger")

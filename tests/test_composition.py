@@ -91,3 +91,12 @@ def test_meaningless_compositions_and_cycles_are_one_line():
     looped = dataclasses.replace(first, reads=(second,))
     with pytest.raises(PluginDefinitionError, match=r"cycle \(first -> second -> first\)"):
         hepml_coffea.attach(ak.Array([{"x": 1}]), [looped])
+
+
+def test_training_a_composed_plugin_needs_its_own_output(tmp_path, capsys):
+    from hepml_coffea.cli import main
+
+    sample = str(tmp_path / "any.root")
+    (tmp_path / "any.root").write_bytes(b"")
+    assert main(["train", "--plugin", "pfn@puppi", "--signal", sample, "--background", sample]) == 2
+    assert "pass --output DIR, so that training does not overwrite it" in capsys.readouterr().err

@@ -26,9 +26,9 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def fresh_settings(monkeypatch):
-    monkeypatch.setattr(runtime, "settings", runtime.RuntimeSettings())
+    monkeypatch.setattr(runtime.config, "settings", runtime.RuntimeSettings())
     monkeypatch.delenv(runtime.BACKEND_ENV, raising=False)
-    return runtime.settings
+    return runtime.config.settings
 
 
 def _scores(events, names, column="top"):

@@ -21,7 +21,10 @@ from hepml_coffea.errors import ConfigurationError
 from hepml_coffea.registry import BLOCK_ENV, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-BUILTIN_ENTRY_POINTS = ",".join(sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)))
+#: the built-in plugin packages (the built-in kinds, core behaviour, stay)
+BUILTIN_ENTRY_POINTS = ",".join(
+    sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name != "kinds")
+)
 
 
 @pytest.fixture
@@ -206,8 +209,8 @@ class _RecordingModel(runtime.LoadedModel):
 
 @pytest.fixture
 def fresh_settings(monkeypatch):
-    monkeypatch.setattr(runtime, "settings", runtime.RuntimeSettings())
-    return runtime.settings
+    monkeypatch.setattr(runtime.config, "settings", runtime.RuntimeSettings())
+    return runtime.config.settings
 
 
 def _batches(plugin, n: int) -> list[int]:

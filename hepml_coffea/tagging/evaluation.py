@@ -65,9 +65,9 @@ class _Scorer:
         if self.plugin.artifact is not None and prepared.n_objects:
             model = runtime.get_model(self.plugin)
             if not self.objects:  # trace the compiled function outside the timing
-                model.predict(prepared.features[:_TIMING_WARMUP])
+                model.predict(pipeline.first_rows(prepared.features, _TIMING_WARMUP))
             started = time.perf_counter()
-            raw = model.predict(prepared.features)
+            raw = model.predict(prepared.features, plugin_name=self.plugin.name)
             self.seconds += time.perf_counter() - started
             self.objects += prepared.n_objects
             self.parameters = model.parameter_count or 0

@@ -22,6 +22,11 @@ def train_network(plugin: Plugin, args: argparse.Namespace, objective: Objective
             f"plugin {plugin.name!r}: pass --background NanoAOD files"
             + (" and --signal files" if objective.needs_signal else "")
         )
+    if args.output is None and plugin.reads:
+        raise ConfigurationError(
+            f"plugin {plugin.name!r} runs the network of the plugin it composes, from "
+            f"{plugin.artifact}; pass --output DIR, so that training does not overwrite it"
+        )
     output = args.output or plugin.artifact
     if output is None:
         raise ConfigurationError(f"plugin {plugin.name!r} has no artifact path; pass --output DIR")

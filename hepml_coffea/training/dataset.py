@@ -17,7 +17,7 @@ import numpy as np
 
 from hepml_coffea.branches import check_required_branches
 from hepml_coffea.decorrelation import decorrelation_mass_field
-from hepml_coffea.errors import LabelledDataError, MissingBranchError
+from hepml_coffea.errors import ConfigurationError, LabelledDataError, MissingBranchError
 from hepml_coffea.events import open_nanoaod
 from hepml_coffea.inputs import check_input_file
 from hepml_coffea.pipeline import Prepared, prepare
@@ -46,6 +46,12 @@ class LabelledFeatures:
 
 def features_of(prepared: Prepared) -> np.ndarray:
     """The default rows of a dataset: the plugin's features, as its model receives them."""
+    if isinstance(prepared.features, dict):
+        raise ConfigurationError(
+            f"plugin {prepared.plugin.name!r} builds named inputs {sorted(prepared.features)};"
+            " hepml-coffea trains networks of one input: train it where it was made (e.g."
+            " weaver) and ship its model.onnx with a card"
+        )
     return prepared.features
 
 

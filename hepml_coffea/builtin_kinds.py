@@ -1,4 +1,5 @@
-"""hepml-coffea's three plugin kinds, registered through the same hook as a third party's."""
+"""hepml-coffea's three plugin kinds, registered through the same hook as a third party's
+(the ``kinds`` entry point; blocking it leaves no kind and so no plugin)."""
 
 from __future__ import annotations
 
