@@ -61,7 +61,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         table.add_row(
             p.name,
             p.kind,
-            p.collection,
+            p.collection or "events (event-level)",
             outputs,
             ", ".join(p.required_branches),
             artifact,

@@ -100,3 +100,24 @@ def test_training_a_composed_plugin_needs_its_own_output(tmp_path, capsys):
     (tmp_path / "any.root").write_bytes(b"")
     assert main(["train", "--plugin", "pfn@puppi", "--signal", sample, "--background", sample]) == 2
     assert "pass --output DIR, so that training does not overwrite it" in capsys.readouterr().err
+
+
+def test_training_data_of_a_composed_plugin_are_its_weighted_features(ttbar_mu60):
+    """`train --plugin pfn@puppi` reads the files through the same pipeline: puppi computed
+    first, the cloud built from the weighted candidates, as attach builds it."""
+    from hepml_coffea.training.dataset import load_background_features
+
+    composed = get_registry().get("pfn@puppi")
+    plain = load_background_features(get_registry().get("pfn"), [ttbar_mu60], seed=3)
+    weighted = load_background_features(composed, [ttbar_mu60], seed=3)
+    assert weighted.features.shape == plain.features.shape
+    np.testing.assert_array_equal(weighted.mass, plain.mass)  # the same jets, in the same order
+    assert not np.array_equal(weighted.features, plain.features)
+    events = open_nanoaod(ttbar_mu60, "eager")
+    attached = hepml_coffea.attach(events, ["pfn@puppi"]).FatJet.pfn_puppi_top
+    from hepml_coffea import runtime
+
+    scores = runtime.get_model(composed).predict(weighted.features).reshape(-1)
+    np.testing.assert_allclose(
+        np.sort(scores), np.sort(ak.to_numpy(ak.flatten(attached))), rtol=1e-5, atol=1e-6
+    )

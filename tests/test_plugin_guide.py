@@ -74,3 +74,56 @@ def test_the_guide_package_installs_and_is_discovered(tmp_path):
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
     assert plugins["tau32_window"]["package"] == "my-tagger"
     assert plugins["tau32_window"]["outputs"] == {"tau32_window_score": "float32"}
+
+
+def test_the_guide_kind_and_event_level_plugin_install_and_run(tmp_path):
+    """Section 6: a package adding a kind and an event-level plugin of it, written from the guide
+    alone, is discovered, listed with its kind and run by `hepml-coffea run`."""
+    from coffea.util import load
+
+    from hepml_coffea.data import cms_file
+
+    package = tmp_path / "my-shapes"
+    (package / "my_shapes").mkdir(parents=True)
+    (package / "pyproject.toml").write_text(blocks("toml")[1])
+    (package / "my_shapes" / "__init__.py").write_text("")
+    (package / "my_shapes" / "plugin.py").write_text(blocks("python")[3])
+    target = tmp_path / "site-packages"
+    pip_install(target, package)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+
+    def cli(*arguments: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "hepml_coffea.cli", *arguments],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    plugins = {p["name"]: p for p in json.loads(cli("plugins", "--json"))}
+    assert plugins["fatjet_ht"]["kind"] == "event-shape"
+    assert plugins["fatjet_ht"]["package"] == "my-shapes"
+    assert plugins["fatjet_ht"]["collection"] is None
+    fileset = tmp_path / "fileset.json"
+    fileset.write_text(json.dumps({"cms": [str(cms_file("pfnano"))]}))
+    cli(
+        "run",
+        "--fileset",
+        str(fileset),
+        "--plugins",
+        "fatjet_ht",
+        "--output",
+        "out.coffea",
+        "--quiet",
+    )
+    histogram = load(tmp_path / "out.coffea")["hists"]["events.fatjet_ht_value"]
+    events = open_events("pfnano")
+    assert histogram[{"dataset": "cms"}].sum(flow=True).value == len(events)
+    expected = ak.to_numpy(ak.sum(events.FatJet.pt, axis=1))
+    centres = histogram.axes["value"].centers
+    mean = (histogram[{"dataset": "cms"}].values() * centres).sum() / len(events)
+    width = histogram.axes["value"].widths[0]
+    assert abs(mean - expected[expected < 3000].sum() / len(events)) < width
