@@ -33,14 +33,14 @@ from coffea import processor
 from distributed import Client
 from hepml_processors import TaggingProcessor
 
-from hepml_coffea.execution import (
+from hepml_coffea.executors import (
     CHUNKS_PER_SUBMISSION,
     dask_graph,
     local_cluster,
-    normalise_fileset,
     preprocessed,
     run_processor,
 )
+from hepml_coffea.filesets import normalise_fileset
 from hepml_coffea.samples.cache import cache_dir, cached_sample
 
 

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from hepml_coffea import hookimpl
-from hepml_coffea.anomaly.kind import AnomalyScoreKind
+from hepml_coffea.anomaly.anomaly_kind import AnomalyScoreKind
 from hepml_coffea.kinds import KindRegistrar
-from hepml_coffea.pileup.kind import PileupRegressionKind
-from hepml_coffea.tagging.kind import TaggerKind
+from hepml_coffea.pileup.pileup_kind import PileupRegressionKind
+from hepml_coffea.tagging.tagger_kind import TaggerKind
 
 
 @hookimpl

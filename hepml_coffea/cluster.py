@@ -79,7 +79,7 @@ def batch_cluster(
     ``disk`` for HTCondor, ``job_extra_directives``, ...). One worker process per job, with
     one thread per core: coffea's chunks are independent, and TensorFlow releases the GIL.
     Scale it with ``cluster.scale(jobs=n)`` and pass it (or its ``scheduler_address``) to
-    :func:`hepml_coffea.execution.run_processor`.
+    :func:`hepml_coffea.executors.run_processor`.
     """
     if system not in BATCH_SYSTEMS:
         raise ConfigurationError(

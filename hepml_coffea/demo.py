@@ -166,7 +166,7 @@ def run_demo(
     from coffea.util import save
     from hepml_processors import TaggingProcessor
 
-    from hepml_coffea.execution import run_processor
+    from hepml_coffea.executors import run_processor
 
     console = make_console()
     plugins = builtin_fatjet_plugins()

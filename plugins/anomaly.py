@@ -2,7 +2,7 @@
 
 ``jet_autoencoder`` is a dense autoencoder on DeepTop jet images (``features.images``: 32x32
 pixels, neutral pT fraction, charged pT fraction, track multiplicity), each channel put on a
-per-jet O(1) scale (``hepml_coffea.anomaly.images``: the square roots of the pT fractions, the
+per-jet O(1) scale (``hepml_coffea.anomaly.scaled_images``: the square roots of the pT fractions, the
 jet's share of its charged particles per pixel); its score is the log of
 the per-jet mean squared reconstruction error (Heimel et al. 1808.08979, Farina et al.
 1808.08992): larger = more anomalous. ``jet_autoencoder_md`` is the same network followed by a
@@ -23,7 +23,7 @@ from hepml_plugins.common import ARTIFACTS
 
 from hepml_coffea import Output, Plugin, PluginKind, hookimpl
 from hepml_coffea.anomaly.density import JET_SHAPE_BRANCHES, JET_SHAPE_FEATURES, jet_shape_features
-from hepml_coffea.anomaly.images import SCALED_CHANNELS, scaled_images
+from hepml_coffea.anomaly.scaled_images import SCALED_CHANNELS, scaled_images
 from hepml_coffea.errors import InvalidInputError
 from hepml_coffea.features.constituents import constituent_branches
 from hepml_coffea.features.images import DEFAULT_PIXELS, jet_images
@@ -54,7 +54,7 @@ def _images(events, plugin: str) -> np.ndarray:
 
 
 def autoencoder_images(events) -> np.ndarray:
-    """``(n_jets, 3072)``: the scaled jet image (``hepml_coffea.anomaly.images``: sqrt pT
+    """``(n_jets, 3072)``: the scaled jet image (``hepml_coffea.anomaly.scaled_images``: sqrt pT
     fractions, the per-jet charged-multiplicity share) flattened (y, x, channel); refuses
     empty jets."""
     return _images(events, "jet_autoencoder")

@@ -26,7 +26,8 @@ from zoo import ZOO, add_sample_arguments
 
 from hepml_coffea import get_registry
 from hepml_coffea.decorrelation import decorrelation_report, report_markdown, select_classes
-from hepml_coffea.execution import normalise_fileset, run_processor
+from hepml_coffea.executors import run_processor
+from hepml_coffea.filesets import normalise_fileset
 from hepml_coffea.training import load_labelled_features, train_plugin
 from hepml_coffea.training.decorrelate import Decorrelation
 

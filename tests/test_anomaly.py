@@ -110,7 +110,7 @@ def test_profile_and_training_share_one_mass_binning():
 
 
 def test_scaled_images_put_every_channel_on_a_per_jet_scale():
-    from hepml_coffea.anomaly.images import MULTIPLICITY_WEIGHT, scaled_images
+    from hepml_coffea.anomaly.scaled_images import MULTIPLICITY_WEIGHT, scaled_images
 
     images = np.zeros((2, 4, 4, 3), np.float32)
     images[0, 1, 1] = [0.36, 0.64, 30.0]  # one pixel: pT fractions and 30 charged particles

@@ -24,7 +24,7 @@ def test_em_recovers_a_two_component_mixture():
 
 
 def test_the_keras_layer_is_the_numpy_density():
-    from hepml_coffea.anomaly.layers import GaussianMixtureNLL
+    from hepml_coffea.anomaly.score_layers import GaussianMixtureNLL
 
     rng = np.random.default_rng(2)
     x = rng.normal(size=(500, 3))

@@ -18,7 +18,7 @@ import pytest
 
 from hepml_coffea import attach
 from hepml_coffea.events import open_nanoaod
-from hepml_coffea.training.metrics import roc_auc
+from hepml_coffea.training.roc_metrics import roc_auc
 
 #: AUC on the held-out samples of docs/anomaly.md (QCD seed 202, ttbar 201, W' 1813)
 HELD_OUT_AUC = {

@@ -9,7 +9,7 @@ from coffea.util import load
 
 from hepml_coffea.cli import main
 from hepml_coffea.data import cms_file
-from hepml_coffea.execution import EXECUTORS
+from hepml_coffea.executors import EXECUTORS
 
 
 def test_plugins_lists_builtins_with_their_contract(capsys):

@@ -183,9 +183,9 @@ def test_bad_run_options_are_one_line_before_any_work(one_file_fileset, capsys, 
 
 
 def test_a_scheduler_that_does_not_answer_is_one_line(one_file_fileset, capsys, monkeypatch):
-    from hepml_coffea import execution
+    from hepml_coffea.executors import dask_run
 
-    monkeypatch.setattr(execution, "SCHEDULER_TIMEOUT", "1s")
+    monkeypatch.setattr(dask_run, "SCHEDULER_TIMEOUT", "1s")
     argv = ["run", "--fileset", one_file_fileset, "--plugins", "cutbased", "--executor", "dask"]
     err = _one_line_error(capsys, [*argv, "--scheduler", "tcp://127.0.0.1:9"])
     assert "no dask scheduler answered at tcp://127.0.0.1:9 within 1s" in err

@@ -13,7 +13,8 @@ import pytest
 from hepml_coffea.cli import build_parser, main
 from hepml_coffea.data import cms_file
 from hepml_coffea.errors import FilesetError
-from hepml_coffea.execution import EXECUTORS, normalise_fileset
+from hepml_coffea.executors import EXECUTORS
+from hepml_coffea.filesets import normalise_fileset
 
 
 def _declared_options() -> dict[str, list[argparse.Action]]:

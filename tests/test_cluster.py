@@ -19,7 +19,8 @@ from packages import pip_install
 from hepml_coffea import ConfigurationError, UnknownPluginError
 from hepml_coffea.cluster import batch_cluster, check_workers, worker_environment
 from hepml_coffea.data import cms_file
-from hepml_coffea.execution import normalise_fileset, run_processor
+from hepml_coffea.executors import run_processor
+from hepml_coffea.filesets import normalise_fileset
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "thirdparty-tagger"
 LOCAL_SCHEDULER = {"host": "127.0.0.1", "dashboard_address": None}

@@ -24,7 +24,7 @@ from hepml_coffea.demo import (
     rank_correlation,
     score_figure,
 )
-from hepml_coffea.execution import run_processor
+from hepml_coffea.executors import run_processor
 
 BUILTIN_TAGGERS = {
     "cutbased",

@@ -75,7 +75,7 @@ def test_the_processor_histograms_event_level_outputs(executor):
     from hepml_processors import TaggingProcessor
 
     from hepml_coffea.data import cms_file
-    from hepml_coffea.execution import run_processor
+    from hepml_coffea.executors import run_processor
 
     fileset = {"cms": {"files": {str(cms_file("pfnano")): "Events"}}}
     output = run_processor(

@@ -121,7 +121,7 @@ def test_registrar_refuses_what_is_not_a_kind():
 def test_blocking_the_anomaly_plugins_keeps_the_anomaly_layers():
     """The layers an anomaly-score artifact needs come with its kind, not with the built-in
     anomaly plugins: a third-party anomaly score loads with `anomaly` blocked."""
-    from hepml_coffea.anomaly.layers import CUSTOM_OBJECTS
+    from hepml_coffea.anomaly.score_layers import CUSTOM_OBJECTS
 
     registry = Registry(autoload=False, blocked={"anomaly"})
     assert "jet_autoencoder" not in registry.plugins

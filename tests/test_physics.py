@@ -16,7 +16,8 @@ from shipped import NETWORKS
 
 from hepml_coffea.artifacts import read_card
 from hepml_coffea.decorrelation import inv_jsd50, inv_jsd_ceiling, r50, select_classes
-from hepml_coffea.execution import normalise_fileset, run_processor
+from hepml_coffea.executors import run_processor
+from hepml_coffea.filesets import normalise_fileset
 from hepml_coffea.registry import get_registry
 from hepml_coffea.samples.cache import cached_sample
 

@@ -11,7 +11,7 @@ from coffea.util import load
 
 from hepml_coffea.cli import main
 from hepml_coffea.events import open_nanoaod
-from hepml_coffea.execution import EXECUTORS
+from hepml_coffea.executors import EXECUTORS
 from hepml_coffea.registry import BUILTIN_DISTRIBUTION, get_registry
 
 

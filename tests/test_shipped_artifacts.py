@@ -16,7 +16,7 @@ from hepml_coffea.artifacts import read_card
 from hepml_coffea.events import open_nanoaod
 from hepml_coffea.registry import get_registry
 from hepml_coffea.training.mass_profile import MassProfile
-from hepml_coffea.training.metrics import roc_auc
+from hepml_coffea.training.roc_metrics import roc_auc
 
 AUC_FLOORS = {
     "cutbased_top": 0.80,  # measured 0.914

@@ -7,7 +7,7 @@ inverse test, Finke et al. 2104.09051; density estimates as the fix, Dillon et a
 The features are few and physical: the soft-drop mass and the N-subjettiness ratios tau21 and
 tau32 (chosen on validation jets against larger sets with tau43, the constituent multiplicity
 and a log mass: docs/anomaly.md), standardised with the QCD training jets' mean and spread. The fitted mixture ships
-as a Keras layer (:class:`hepml_coffea.anomaly.layers.GaussianMixtureNLL`) behind the card's
+as a Keras layer (:class:`hepml_coffea.anomaly.score_layers.GaussianMixtureNLL`) behind the card's
 standardisation, so the artifact's output is the score itself.
 """
 
@@ -175,7 +175,7 @@ def write_density_artifact(
     """
     import keras
 
-    from hepml_coffea.anomaly.layers import GaussianMixtureNLL
+    from hepml_coffea.anomaly.score_layers import GaussianMixtureNLL
     from hepml_coffea.artifacts import write_artifact
     from hepml_coffea.export import export_trained_artifact
     from hepml_coffea.training.dataset import load_background_features

@@ -33,7 +33,7 @@ class BackgroundProfile:
     widths: tuple[float, ...]
 
     def apply(self, scores: np.ndarray, mass: np.ndarray) -> np.ndarray:
-        """The profiled score, as :class:`hepml_coffea.anomaly.layers.MassProfileScale` computes it."""
+        """The profiled score, as :class:`hepml_coffea.anomaly.score_layers.MassProfileScale` computes it."""
         centre = np.interp(mass, self.masses, self.centres)
         return (scores - centre) / np.interp(mass, self.masses, self.widths)
 
@@ -89,7 +89,7 @@ def write_profiled_artifact(
 
     from hepml_coffea import runtime
     from hepml_coffea.anomaly.cards import check_background_only
-    from hepml_coffea.anomaly.layers import MassProfileScale
+    from hepml_coffea.anomaly.score_layers import MassProfileScale
     from hepml_coffea.anomaly.slim import without_training_state
     from hepml_coffea.artifacts import write_artifact
     from hepml_coffea.export import export_trained_artifact

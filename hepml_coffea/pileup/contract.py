@@ -18,7 +18,7 @@ import numpy as np
 
 from hepml_coffea.pileup.candidates import JetCandidates, candidate_branches, jet_candidates
 from hepml_coffea.pileup.jets import WeightedJets, weighted_jets
-from hepml_coffea.pileup.kind import PILEUP_REGRESSION
+from hepml_coffea.pileup.pileup_kind import PILEUP_REGRESSION
 from hepml_coffea.plugin import Output, Plugin
 
 JET_COLLECTION = "FatJet"

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hepml_coffea.samples.substructure import softdrop_masses
+from hepml_coffea.samples.numba_substructure import softdrop_masses
 
 
 class WeightedJets(NamedTuple):

@@ -2,7 +2,7 @@
 truth, a small fully convolutional network, and the artifact with its card.
 
 Data: every jet of the training samples (a mixture of MU, by default 0 and 20 to 140, each
-generated with its own seed from :data:`hepml_coffea.pileup.evaluation.TRAINING_SEEDS`, never
+generated with its own seed from :data:`hepml_coffea.pileup.performance.TRAINING_SEEDS`, never
 the evaluation seed) gives one image (:mod:`hepml_coffea.pileup.pumml`, the same builder the
 plugin runs). Jets are split into training, validation and held-out test jets.
 
@@ -33,7 +33,6 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepml_coffea.arguments import local_file
 from hepml_coffea.errors import HepmlCoffeaError
 from hepml_coffea.pileup import pumml
 from hepml_coffea.pileup.candidates import JetCandidates
@@ -118,7 +117,7 @@ class PileupTrainingData:
 
 def _read(path: Path):
     from hepml_coffea.inputs import check_input_file
-    from hepml_coffea.pileup.evaluation import read_events
+    from hepml_coffea.pileup.performance import read_events
 
     check_input_file(
         path, "Events", tree_fix="pumml trains on NanoAOD files from `hepml-coffea generate`"
@@ -206,7 +205,7 @@ def training_samples(
     """(path, MU, seed, generation seconds or None if it was cached) of the training samples of
     ``mixture``, generated into the sample cache if missing; the i-th entry gets
     ``TRAINING_SEEDS[i]``, never the evaluation seed."""
-    from hepml_coffea.pileup.evaluation import EVALUATION_SEED, TRAINING_SEEDS
+    from hepml_coffea.pileup.performance import EVALUATION_SEED, TRAINING_SEEDS
     from hepml_coffea.samples import SampleConfig, cached_sample
     from hepml_coffea.samples.cache import cache_dir, sample_name
 
@@ -232,13 +231,13 @@ def training_samples(
 
 
 def _check_not_evaluation_sample(path: Path) -> None:
-    from hepml_coffea.pileup.evaluation import EVALUATION_SEED
+    from hepml_coffea.pileup.performance import EVALUATION_SEED
 
     if f"_seed{EVALUATION_SEED}_" in Path(path).name:
         raise HepmlCoffeaError(
             f"plugin 'pumml': {path} is an evaluation sample (seed {EVALUATION_SEED}); training on "
             "it would leak the evaluation pileup pool. Train on samples of "
-            "hepml_coffea.pileup.evaluation.TRAINING_SEEDS (leave out --samples to generate them)"
+            "hepml_coffea.pileup.performance.TRAINING_SEEDS (leave out --samples to generate them)"
         )
 
 
@@ -277,7 +276,7 @@ def train_pumml(
     ``model.onnx`` where the export passes its check).
 
     :param samples: training files with truth; None: the ``mixture`` of MU, generated (cached)
-        with :data:`hepml_coffea.pileup.evaluation.TRAINING_SEEDS`
+        with :data:`hepml_coffea.pileup.performance.TRAINING_SEEDS`
     """
     from hepml_coffea.artifacts import sha256_of, write_artifact
     from hepml_coffea.export import export_trained_artifact
@@ -388,70 +387,3 @@ def train_pumml(
     )
     card = export_trained_artifact(output, plugin_name="pumml")  # model.onnx, as every training
     return PileupTrainingResult(card, timings)
-
-
-def _parse_mixture(text: str) -> tuple[tuple[float, int], ...]:
-    try:
-        pairs = [item.split(":") for item in text.split(",") if item.strip()]
-        mixture = tuple((float(mu), int(n)) for mu, n in pairs)
-    except ValueError:
-        mixture = ()
-    if not mixture or any(mu < 0 or n <= 0 for mu, n in mixture):
-        raise HepmlCoffeaError(
-            f"--mixture {text!r}: give MU:EVENTS pairs separated by commas, e.g. 20:1200,140:1200"
-        )
-    return mixture
-
-
-def add_train_arguments(parser) -> None:
-    """The ``train`` options of a pileup regression (``--plugin pumml``)."""
-    default = ",".join(f"{mu:g}:{n}" for mu, n in DEFAULT_MIXTURE)
-    group = parser.add_argument_group("pileup regression (--plugin pumml)")
-    group.add_argument(
-        "--samples",
-        type=local_file,
-        nargs="+",
-        help="training samples with truth (hepml-coffea generate --pileup MU); default: generate "
-        "--mixture with the reserved training seeds",
-    )
-    group.add_argument(
-        "--mixture",
-        default=default,
-        help="MU:EVENTS pairs of the generated QCD training samples, one seed each",
-    )
-    group.add_argument("--jobs", type=int, default=1, help="generation jobs per sample")
-    group.add_argument("--cache-dir", type=Path, default=None, help="sample cache folder")
-
-
-def run_training(plugin, args) -> int:
-    """``hepml-coffea train --plugin <pileup regression with a network>``."""
-    if plugin.name != "pumml":
-        raise HepmlCoffeaError(
-            f"plugin {plugin.name!r}: `hepml-coffea train` trains the built-in pileup network "
-            "pumml only; train this one with the script of the package that provides it"
-        )
-    if args.signal or args.background:
-        raise HepmlCoffeaError(
-            f"plugin {plugin.name!r} is a pileup regression: it has no signal or background; "
-            "pass --samples files with truth, or nothing to generate the --mixture"
-        )
-    output = Path(args.output or plugin.artifact)
-    result = train_pumml(
-        output,
-        samples=args.samples,
-        mixture=_parse_mixture(args.mixture),
-        jobs=args.jobs,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        patience=args.patience,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        cache=args.cache_dir,
-    )
-    per_mu = result.card.metrics["per_mu"]
-    summary = ", ".join(
-        f"MU {k[2:]}: mass resolution {v['pumml_mass_resolution']:.1f} (CHS {v['chs_mass_resolution']:.1f})"
-        for k, v in per_mu.items()
-    )
-    print(f"wrote {output} ({result.timings}); held-out jets, GeV: {summary}")
-    return 0

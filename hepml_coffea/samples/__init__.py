@@ -9,9 +9,9 @@ Public API::
 
 from .cache import cache_dir, cached_sample, sample_name
 from .detector import DETECTORS
-from .errors import PythiaError, SampleConfigError
+from .fatjets import LABEL_QCD, LABEL_TOP, LABEL_W, LABEL_Z
 from .generate import SampleConfig, generate_sample
-from .jets import LABEL_QCD, LABEL_TOP, LABEL_W, LABEL_Z
+from .generation_errors import PythiaError, SampleConfigError
 from .processes import PROCESSES
 
 __all__ = [

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import SampleConfigError
+from .generation_errors import SampleConfigError
 from .pythia_events import FlatFourMomenta, ParticleArrays, pt_eta_phi
 
 DETECTORS: tuple[str, ...] = ("simple", "none")

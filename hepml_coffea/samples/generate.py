@@ -25,8 +25,8 @@ import numpy as np
 
 from .background import event_pileup_inputs
 from .detector import DETECTORS, simulate_detector
-from .errors import SampleConfigError
-from .jets import cluster_fatjets
+from .fatjets import cluster_fatjets
+from .generation_errors import SampleConfigError
 from .nanoaod_writer import NanoAODWriter, build_chunk, iterate_chunks
 from .pileup import PileupPool, overlay, pool_size
 from .processes import PROCESSES, pythia_settings

@@ -16,7 +16,7 @@ import uproot
 
 from .background import EventPileupInputs
 from .detector import CandidateArrays
-from .jets import FatJets
+from .fatjets import FatJets
 from .pythia_events import GenPartArrays, pt_eta_phi
 
 #: version of the file layout; part of cached file names (2: the pileup branches)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .errors import SampleConfigError
+from .generation_errors import SampleConfigError
 
 #: Proton-proton centre-of-mass energy in GeV (LHC Run 2).
 SQRT_S_GEV = 13000.0

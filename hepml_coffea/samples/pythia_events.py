@@ -16,7 +16,7 @@ import awkward as ak
 import numba
 import numpy as np
 
-from .errors import PythiaError
+from .generation_errors import PythiaError
 
 #: |pdgId| of the heavy resonances kept in GenPart.
 HEAVY_IDS = (6, 23, 24, 34)

@@ -4,7 +4,7 @@ from hepml_coffea.training.dataset import LabelledFeatures, load_labelled_featur
 from hepml_coffea.training.decorrelate import Decorrelation
 from hepml_coffea.training.fit import TrainingResult, train_plugin
 from hepml_coffea.training.mass_profile import MassProfile, fit_mass_profile
-from hepml_coffea.training.metrics import classifier_metrics, roc_auc
+from hepml_coffea.training.roc_metrics import classifier_metrics, roc_auc
 
 __all__ = [
     "Decorrelation",

@@ -4,8 +4,8 @@
 standardisation, the network built by the plugin, provenance and the artifact) and asks the
 plugin's kind (:meth:`hepml_coffea.kinds.Kind.objective`) for an :class:`Objective` for the rest:
 a classifier of signal against background for taggers
-(:class:`hepml_coffea.tagging.objective.Classifier`), an autoencoder of background for anomaly
-scores (:class:`hepml_coffea.anomaly.objective.Autoencoder`).
+(:class:`hepml_coffea.tagging.classifier.Classifier`), an autoencoder of background for anomaly
+scores (:class:`hepml_coffea.anomaly.autoencoder.Autoencoder`).
 """
 
 from __future__ import annotations

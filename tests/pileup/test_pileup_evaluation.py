@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hepml_coffea.pileup.evaluation import METHODS, summarise, top_peak, top_table
+from hepml_coffea.pileup.performance import METHODS, summarise, top_peak, top_table
 
 
 def test_summary_is_median_and_half_the_16_84_width():

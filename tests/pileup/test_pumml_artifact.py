@@ -13,7 +13,7 @@ import pytest
 import hepml_coffea
 from hepml_coffea import get_registry
 from hepml_coffea.artifacts import read_card
-from hepml_coffea.pileup.evaluation import EVALUATION_SEED, TRAINING_SEEDS
+from hepml_coffea.pileup.performance import EVALUATION_SEED, TRAINING_SEEDS
 from hepml_coffea.samples import generate_sample
 
 CI_SEED = 9031

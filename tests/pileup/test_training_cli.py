@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hepml_coffea import cli
-from hepml_coffea.pileup.evaluation import EVALUATION_SEED, TRAINING_SEEDS
+from hepml_coffea.pileup.performance import EVALUATION_SEED, TRAINING_SEEDS
 from hepml_coffea.pileup.training import DEFAULT_MIXTURE
 
 

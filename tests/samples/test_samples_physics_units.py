@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from hepml_coffea.samples import detector as det
+from hepml_coffea.samples.numba_substructure import jet_substructure
 from hepml_coffea.samples.pileup import overlay
 from hepml_coffea.samples.pythia_events import ParticleArrays
-from hepml_coffea.samples.substructure import jet_substructure
 
 
 def _random_jets(n_jets=20, seed=0):

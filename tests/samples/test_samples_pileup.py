@@ -6,7 +6,7 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from hepml_coffea.pileup.evaluation import EVALUATION_SEED, TRAINING_SEEDS
+from hepml_coffea.pileup.performance import EVALUATION_SEED, TRAINING_SEEDS
 from hepml_coffea.samples.background import (
     AREA_GHOST_DR,
     NEIGHBOUR_DR,
@@ -14,8 +14,8 @@ from hepml_coffea.samples.background import (
     jet_areas,
 )
 from hepml_coffea.samples.detector import simulate_detector
+from hepml_coffea.samples.fatjets import JET_R, cluster_fatjets
 from hepml_coffea.samples.generate import job_seeds
-from hepml_coffea.samples.jets import JET_R, cluster_fatjets
 from hepml_coffea.samples.pileup import PileupPool, overlay, pool_size
 from hepml_coffea.samples.processes import pythia_settings
 from hepml_coffea.samples.pythia_events import PythiaGenerator

@@ -8,9 +8,10 @@ import os
 import pytest
 
 from hepml_coffea import HepmlCoffeaError
+from hepml_coffea.cli.generate_command import add_arguments as add_generate_arguments
+from hepml_coffea.cli.generate_command import run as run_generate
 from hepml_coffea.samples import SampleConfigError, generate_sample
 from hepml_coffea.samples import generate as gen_mod
-from hepml_coffea.samples.cli import add_generate_arguments, run_generate
 
 
 @pytest.fixture

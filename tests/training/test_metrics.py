@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from hepml_coffea.errors import LabelledDataError
-from hepml_coffea.training.metrics import background_rejection, classifier_metrics, roc_auc
+from hepml_coffea.training.roc_metrics import background_rejection, classifier_metrics, roc_auc
 
 
 def test_auc_closed_forms():

@@ -1,17 +1,21 @@
-"""``hepml-coffea generate``: argparse wiring for :func:`generate_sample`."""
+"""``hepml-coffea generate``: Pythia8 samples written as PFNano-like NanoAOD
+(:func:`hepml_coffea.samples.generate_sample`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .detector import DETECTORS
-from .errors import SampleConfigError
-from .generate import DEFAULT_CHUNK_SIZE, DEFAULT_SEED, generate_sample
-from .processes import PROCESSES
+from hepml_coffea.samples.detector import DETECTORS
+from hepml_coffea.samples.generate import DEFAULT_CHUNK_SIZE, DEFAULT_SEED, generate_sample
+from hepml_coffea.samples.generation_errors import SampleConfigError
+from hepml_coffea.samples.processes import PROCESSES
+
+NAME = "generate"
+SUMMARY = "generate PFNano-like samples with Pythia8 + fastjet"
 
 
-def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``generate`` options to ``parser`` (a sub-command parser)."""
     parser.add_argument("--process", required=True, choices=PROCESSES, help="physics process")
     parser.add_argument("--events", required=True, type=int, metavar="N", help="events to generate")
@@ -43,7 +47,7 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def run_generate(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``generate``; returns the exit code (2 for a bad request, printed without traceback)."""
     try:
         path = generate_sample(

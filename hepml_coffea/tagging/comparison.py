@@ -21,7 +21,7 @@ from hepml_coffea.kinds import describe
 from hepml_coffea.plugin import Plugin
 from hepml_coffea.registry import get_registry
 from hepml_coffea.training.dataset import check_classes, load_labelled_features
-from hepml_coffea.training.metrics import classifier_metrics
+from hepml_coffea.training.roc_metrics import classifier_metrics
 
 _TIMING_WARMUP = 256
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from .background import jet_areas
 from .detector import CandidateArrays
+from .numba_substructure import jet_substructure
 from .pythia_events import GenPartArrays, pt_eta_phi
-from .substructure import jet_substructure
 
 JET_R = 0.8
 JET_ETA_MAX = 2.0

@@ -14,7 +14,7 @@ from hepml_coffea.training.objective import Objective
 
 class Autoencoder(Objective):
     """Mean squared reconstruction error on background only; the artifact outputs the per-object
-    :class:`hepml_coffea.anomaly.layers.ReconstructionError`."""
+    :class:`hepml_coffea.anomaly.score_layers.ReconstructionError`."""
 
     loss = "mean squared reconstruction error"
     needs_signal = False
@@ -38,7 +38,7 @@ class Autoencoder(Objective):
     def fit(self, model, x, data, split, *, settings, decorrelation, verbose):
         import keras
 
-        from hepml_coffea.anomaly.layers import ReconstructionError
+        from hepml_coffea.anomaly.score_layers import ReconstructionError
 
         train, val, _ = split
         model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss="mse")

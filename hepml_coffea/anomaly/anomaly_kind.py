@@ -10,13 +10,13 @@ ANOMALY_SCORE = str(PluginKind.ANOMALY_SCORE)
 
 
 def _run_evaluate_anomaly(args) -> int:
-    from hepml_coffea.anomaly.evaluate import run
+    from hepml_coffea.anomaly.evaluate_anomaly_command import run
 
     return run(args)
 
 
 def _add_evaluate_anomaly_arguments(parser) -> None:
-    from hepml_coffea.anomaly.evaluate import add_arguments
+    from hepml_coffea.anomaly.evaluate_anomaly_command import add_arguments
 
     add_arguments(parser)
 
@@ -33,12 +33,12 @@ class AnomalyScoreKind(Kind):
         check_background_only(plugin.name, card)
 
     def custom_objects(self) -> dict[str, type]:
-        from hepml_coffea.anomaly.layers import CUSTOM_OBJECTS
+        from hepml_coffea.anomaly.score_layers import CUSTOM_OBJECTS
 
         return dict(CUSTOM_OBJECTS)
 
     def objective(self, plugin):
-        from hepml_coffea.anomaly.objective import Autoencoder
+        from hepml_coffea.anomaly.autoencoder import Autoencoder
 
         return Autoencoder()
 

@@ -10,8 +10,8 @@ import numpy as np
 from hepml_coffea.errors import LabelledDataError
 from hepml_coffea.training.callbacks import training_callbacks
 from hepml_coffea.training.decorrelate import fit_adversary, fit_disco
-from hepml_coffea.training.metrics import classifier_metrics
 from hepml_coffea.training.objective import Objective
+from hepml_coffea.training.roc_metrics import classifier_metrics
 
 
 class Classifier(Objective):

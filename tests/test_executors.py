@@ -13,15 +13,14 @@ from hepml_processors import TaggingProcessor
 
 from hepml_coffea import ConfigurationError, FilesetError, InputFileError, runtime
 from hepml_coffea.data import cms_file
-from hepml_coffea.execution import (
-    _wait_redrawing,
+from hepml_coffea.executors import (
     chunk_count,
     local_cluster,
-    normalise_fileset,
     run_processor,
-    runner_fileset,
     submissions,
 )
+from hepml_coffea.executors.dask_run import wait_redrawing
+from hepml_coffea.filesets import normalise_fileset, runner_fileset
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +157,7 @@ def test_the_progress_bar_is_redrawn_while_a_submission_computes():
     ):
         future = client.submit(_fails_after, 1.5)
         started = time.perf_counter()
-        _wait_redrawing([future], bar, every=0.1)  # returns on failure: gather raises it
+        wait_redrawing([future], bar, every=0.1)  # returns on failure: gather raises it
         waited = time.perf_counter() - started
         assert future.status == "error"
     # about every 0.1 s of the wait (which the worker's start lengthens), and no busy loop

@@ -6,8 +6,8 @@ import re
 import numpy as np
 
 from hepml_coffea.cli import main
-from hepml_coffea.tagging.evaluation import TaggerEvaluation, evaluation_table, roc_curve
-from hepml_coffea.training.metrics import background_rejection
+from hepml_coffea.tagging.comparison import TaggerEvaluation, evaluation_table, roc_curve
+from hepml_coffea.training.roc_metrics import background_rejection
 
 
 def test_roc_curve_matches_background_rejection():
@@ -89,7 +89,7 @@ def test_evaluate_takes_a_plugin_whose_postprocess_reads_the_events(generated_tt
     import awkward as ak
 
     from hepml_coffea import Output, Plugin
-    from hepml_coffea.tagging.evaluation import evaluate_taggers
+    from hepml_coffea.tagging.comparison import evaluate_taggers
 
     def msoftdrop(events):
         return ak.to_numpy(ak.flatten(events.FatJet["msoftdrop"]))[:, None]

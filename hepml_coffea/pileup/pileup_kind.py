@@ -10,13 +10,13 @@ PILEUP_REGRESSION = str(PluginKind.PILEUP_REGRESSION)
 
 
 def _run_evaluate_pileup(args) -> int:
-    from hepml_coffea.pileup.evaluation import run
+    from hepml_coffea.pileup.performance_command import run
 
     return run(args)
 
 
 def _add_evaluate_pileup_arguments(parser) -> None:
-    from hepml_coffea.pileup.evaluation import add_arguments
+    from hepml_coffea.pileup.performance_command import add_arguments
 
     add_arguments(parser)
 
@@ -28,12 +28,12 @@ class PileupRegressionKind(Kind):
     evaluated_by = "evaluate-pileup"
 
     def add_train_arguments(self, parser) -> None:
-        from hepml_coffea.pileup.training import add_train_arguments
+        from hepml_coffea.pileup.pumml_command import add_train_arguments
 
         add_train_arguments(parser)
 
     def train(self, plugin, args) -> int:
-        from hepml_coffea.pileup.training import run_training
+        from hepml_coffea.pileup.pumml_command import run_training
 
         return run_training(plugin, args)
 

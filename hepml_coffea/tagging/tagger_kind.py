@@ -15,6 +15,6 @@ class TaggerKind(Kind):
     scores = True
 
     def objective(self, plugin):
-        from hepml_coffea.tagging.objective import Classifier
+        from hepml_coffea.tagging.classifier import Classifier
 
         return Classifier()
