@@ -20,6 +20,7 @@ The core asks the plugin's kind; it never branches on a particular kind.
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,22 @@ class Command:
     summary: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+
+    @classmethod
+    def from_module(cls, name: str, summary: str, module: str) -> Command:
+        """The command whose ``add_arguments`` and ``run`` are those of ``module`` (a dotted
+        name), imported only when the command's parser is built."""
+        return cls(name, summary, _FromModule(module, "add_arguments"), _FromModule(module, "run"))
+
+
+class _FromModule:
+    """A module's function, imported on first call."""
+
+    def __init__(self, module: str, function: str) -> None:
+        self.module, self.function = module, function
+
+    def __call__(self, *args: Any) -> Any:
+        return getattr(importlib.import_module(self.module), self.function)(*args)
 
 
 class Kind:

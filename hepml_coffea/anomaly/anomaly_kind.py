@@ -9,18 +9,6 @@ from hepml_coffea.plugin import PluginKind
 ANOMALY_SCORE = str(PluginKind.ANOMALY_SCORE)
 
 
-def _run_evaluate_anomaly(args) -> int:
-    from hepml_coffea.anomaly.evaluate_anomaly_command import run
-
-    return run(args)
-
-
-def _add_evaluate_anomaly_arguments(parser) -> None:
-    from hepml_coffea.anomaly.evaluate_anomaly_command import add_arguments
-
-    add_arguments(parser)
-
-
 class AnomalyScoreKind(Kind):
     name = ANOMALY_SCORE
     description = "scores trained on background only, e.g. FatJet.jet_autoencoder_score"
@@ -44,10 +32,9 @@ class AnomalyScoreKind(Kind):
 
     def commands(self) -> tuple[Command, ...]:
         return (
-            Command(
+            Command.from_module(
                 "evaluate-anomaly",
                 "anomaly scores against msoftdrop alone on held-out samples",
-                _add_evaluate_anomaly_arguments,
-                _run_evaluate_anomaly,
+                "hepml_coffea.anomaly.evaluate_anomaly_command",
             ),
         )

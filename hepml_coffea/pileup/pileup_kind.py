@@ -9,18 +9,6 @@ from hepml_coffea.plugin import PluginKind
 PILEUP_REGRESSION = str(PluginKind.PILEUP_REGRESSION)
 
 
-def _run_evaluate_pileup(args) -> int:
-    from hepml_coffea.pileup.performance_command import run
-
-    return run(args)
-
-
-def _add_evaluate_pileup_arguments(parser) -> None:
-    from hepml_coffea.pileup.performance_command import add_arguments
-
-    add_arguments(parser)
-
-
 class PileupRegressionKind(Kind):
     name = PILEUP_REGRESSION
     description = "leading-vertex weights per PF candidate and the jets rebuilt from them"
@@ -39,10 +27,9 @@ class PileupRegressionKind(Kind):
 
     def commands(self) -> tuple[Command, ...]:
         return (
-            Command(
+            Command.from_module(
                 "evaluate-pileup",
                 "bias and resolution of the pileup methods from MU 0 to 140",
-                _add_evaluate_pileup_arguments,
-                _run_evaluate_pileup,
+                "hepml_coffea.pileup.performance_command",
             ),
         )
