@@ -53,15 +53,17 @@ def test_weights_of_one_leave_the_tagger_unchanged(ttbar_mu60):
     )
 
 
-def test_pfn_at_puppi_in_every_mode(ttbar_mu60):
-    eager_events = hepml_coffea.attach(open_nanoaod(ttbar_mu60, "eager"), ["pfn@puppi", "pfn"])
-    assert "puppi_weight" in eager_events.PFCands.fields  # attached implicitly
-    plain = ak.to_numpy(ak.flatten(eager_events.FatJet.pfn_top))
-    weighted = ak.to_numpy(ak.flatten(eager_events.FatJet.pfn_puppi_top))
+@pytest.mark.parametrize("name", ["pfn@puppi", "particlenet_lite@pumml"])
+def test_a_composed_plugin_in_every_mode(ttbar_mu60, name):
+    base, method = name.split("@")
+    eager_events = hepml_coffea.attach(open_nanoaod(ttbar_mu60, "eager"), [name, base])
+    assert f"{method}_weight" in eager_events.PFCands.fields  # attached implicitly
+    plain = ak.to_numpy(ak.flatten(eager_events.FatJet[f"{base}_top"]))
+    weighted = ak.to_numpy(ak.flatten(eager_events.FatJet[f"{base}_{method}_top"]))
     assert np.all((weighted >= 0) & (weighted <= 1))
     assert np.mean(np.abs(weighted - plain)) > 1e-3  # at MU 60 the weights change the score
     for mode in ("virtual", "dask"):
-        (other,) = columns(open_nanoaod(ttbar_mu60, mode), ["pfn@puppi"], mode)
+        (other,) = columns(open_nanoaod(ttbar_mu60, mode), [name], mode)
         np.testing.assert_array_equal(weighted, other, err_msg=mode)
 
 
