@@ -23,7 +23,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
 
-from hepml_coffea import composition, hookspecs
+from hepml_coffea import hookspecs
 from hepml_coffea.errors import PluginDefinitionError, UnknownPluginError
 from hepml_coffea.kinds import Kind, KindRegistrar, describe
 from hepml_coffea.plugin import Plugin
@@ -274,6 +274,8 @@ class Registry:
             return self.plugins[name]
         except KeyError:
             pass
+        from hepml_coffea import composition  # the weighted view imports the pileup physics
+
         if composition.is_composed(name):  # "pfn@puppi": a tagger on a pileup method's candidates
             base, method = composition.split(name)
             weighted = [p.name for p in self.plugins.values() if composition.weight_output(p)]
