@@ -123,3 +123,35 @@ def test_training_data_of_a_composed_plugin_are_its_weighted_features(ttbar_mu60
     np.testing.assert_allclose(
         np.sort(scores), np.sort(ak.to_numpy(ak.flatten(attached))), rtol=1e-5, atol=1e-6
     )
+
+
+def one_sided(events, cands) -> MethodResult:
+    """A 'method' that keeps every candidate on one side of its jet's axis and 2 % of the others:
+    the weighted jets' axes move by about half the jet radius."""
+    jet = np.repeat(np.arange(len(cands.n_constituents)), cands.n_constituents)
+    dphi = (cands.phi[cands.constituent] - cands.jet_phi[jet] + np.pi) % (2 * np.pi) - np.pi
+    weights = np.ones(len(cands.pt))
+    weights[cands.constituent[dphi < 0]] = 0.02
+    return MethodResult(weights, jets_from_weights(cands, weights))
+
+
+ONE_SIDED = pileup_regression("one_sided", one_sided, weights=True)
+
+
+def test_a_jet_whose_axis_the_weights_move_keeps_its_constituents(ttbar_mu60):
+    """At MU 60 PUPPI moves a jet's axis by up to 0.56 (docs/benchmarks.md): the weighted view
+    takes the weighted constituents' axis as the jet's, so the tagger finds them (it refused
+    such jets: 'cannot be matched to the FatJetPFCands link table')."""
+    from hepml_coffea.features.weighted import weighted_axes
+
+    events = hepml_coffea.attach(open_nanoaod(ttbar_mu60, "eager"), [ONE_SIDED])
+    eta, phi = weighted_axes(events, events.PFCands.one_sided_weight)
+    jets = events.FatJet
+    moved = np.hypot(
+        eta - ak.to_numpy(ak.flatten(jets.eta)),
+        (phi - ak.to_numpy(ak.flatten(jets.phi)) + np.pi) % (2 * np.pi) - np.pi,
+    )
+    assert moved.max() > 0.3  # beyond the link matching's radius
+    scores = hepml_coffea.attach(events, [compose(get_registry().get("pfn"), ONE_SIDED)])
+    values = ak.to_numpy(ak.flatten(scores.FatJet.pfn_one_sided_top))
+    assert len(values) == len(moved) and np.all((values >= 0) & (values <= 1))

@@ -11,7 +11,10 @@ CMS runs its taggers on PUPPI-weighted candidates:
   remove them;
 - the jets' ``pt``, ``mass`` and ``msoftdrop`` are the pileup plugin's rebuilt ones
   (``<method>_pt`` ...), which :func:`hepml_coffea.pileup.jets.weighted_jets` computed from the
-  same weights.
+  same weights, and their ``eta`` and ``phi`` the axis of the weighted constituents: at MU 60 it
+  moves by more than 0.1 for 1 % of PUPPI's jets, by up to 0.56 (2,471 ttbar jets), so the
+  taggers' relative coordinates are taken from the jet the method leaves, and each jet still
+  finds its constituents in the link table (:mod:`hepml_coffea.features.links`).
 
 Feature builders shared between plugins (:mod:`hepml_coffea.features.sharing`) share within the
 weighted view of one method and never between it and the raw events.
@@ -20,7 +23,9 @@ weighted view of one method and never between it and the raw events.
 from __future__ import annotations
 
 import awkward as ak
+import numpy as np
 
+from hepml_coffea.features.links import match_links
 from hepml_coffea.features.sharing import PARENT_ATTR, shared
 from hepml_coffea.pileup.jets import scale_four_momenta
 
@@ -45,6 +50,45 @@ def _with_fields(collection, replacements: dict):
     return collection
 
 
+def _flat(array, dtype=np.float64) -> np.ndarray:
+    return ak.to_numpy(ak.flatten(array, axis=1)).astype(dtype)
+
+
+def weighted_axes(events, weight, jets: str = "FatJet") -> tuple[np.ndarray, np.ndarray]:
+    """(eta, phi) of every jet's constituents scaled by ``weight`` (jagged per candidate), flat
+    over jets; a jet's own axis where its weighted constituents sum to nothing. Constituents are
+    found by the raw candidates, as every feature builder finds them."""
+    candidates, links, collection = events[CANDIDATES], events[f"{jets}{CANDIDATES}"], events[jets]
+    counts = ak.to_numpy(ak.num(candidates, axis=1)).astype(np.int64)
+    link_event = np.repeat(np.arange(len(counts)), ak.to_numpy(ak.num(links, axis=1)))
+    link_candidate = _flat(links["pFCandsIdx"], np.int64) + (np.cumsum(counts) - counts)[link_event]
+    pt, eta, phi = (_flat(candidates[field])[link_candidate] for field in ("pt", "eta", "phi"))
+    jet_counts = ak.to_numpy(ak.num(collection, axis=1))
+    jet_eta, jet_phi = _flat(collection["eta"]), _flat(collection["phi"])
+    linked = match_links(
+        link_event,
+        _flat(links["jetIdx"], np.int64),
+        pt,
+        eta,
+        phi,
+        np.repeat(np.arange(len(jet_counts)), jet_counts),
+        jet_eta,
+        jet_phi,
+        jets,
+    )
+    scaled = (_flat(weight)[link_candidate] * pt)[linked.rows]
+    rows = linked.rows
+    n_jets = len(jet_eta)
+    px = np.bincount(linked.jet, scaled * np.cos(phi[rows]), minlength=n_jets)
+    py = np.bincount(linked.jet, scaled * np.sin(phi[rows]), minlength=n_jets)
+    pz = np.bincount(linked.jet, scaled * np.sinh(eta[rows]), minlength=n_jets)
+    transverse = np.hypot(px, py)
+    empty = transverse == 0
+    axis_eta = np.where(empty, jet_eta, np.arcsinh(pz / np.where(empty, 1.0, transverse)))
+    axis_phi = np.where(empty, jet_phi, np.arctan2(py, px))
+    return axis_eta, axis_phi
+
+
 def weighted_events(events, method: str, jets: str = "FatJet"):
     """``events`` (a declared view holding ``PFCands.<method>_weight`` and the jets'
     ``<method>_<field>`` columns) as the pileup method ``method`` leaves them (module docstring).
@@ -63,14 +107,18 @@ def weighted_events(events, method: str, jets: str = "FatJet"):
         parts[links_name] = links[weight[links["pFCandsIdx"]] > 0]
     if jets in events.fields:
         collection = events[jets]
-        parts[jets] = _with_fields(
-            collection,
-            {
-                field: collection[f"{method}_{field}"]
-                for field in REBUILT_JET_FIELDS
-                if field in collection.fields and f"{method}_{field}" in collection.fields
-            },
-        )
+        replaced = {
+            field: collection[f"{method}_{field}"]
+            for field in REBUILT_JET_FIELDS
+            if field in collection.fields and f"{method}_{field}" in collection.fields
+        }
+        if links_name in events.fields and {"eta", "phi"} <= set(collection.fields):
+            jet_counts = ak.num(collection, axis=1)
+            for field, values in zip(
+                ("eta", "phi"), weighted_axes(events, weight, jets), strict=True
+            ):
+                replaced[field] = ak.unflatten(values.astype(np.float32), jet_counts)
+        parts[jets] = _with_fields(collection, replaced)
     parent = (events.attrs or {}).get(PARENT_ATTR, events)
     return ak.zip(
         parts,
