@@ -1,4 +1,4 @@
-"""``hepml-coffea run`` takes every built-in plugin, whatever its kind and wherever its outputs
+"""``hepml-coffea run`` and ``attach`` take every built-in plugin, whatever its kind and wherever its outputs
 live, and composed ones (``pfn@puppi``), in every executor, on a generated MU 60 sample (the
 pileup regressions once crashed the processor: their per-candidate weights are not jet columns)."""
 
@@ -69,3 +69,28 @@ def test_every_builtin_plugin_runs_in_every_executor(ttbar_mu60, tmp_path):
                 rtol=1e-5,
                 err_msg=f"{key} under {executor}",
             )
+
+
+def test_every_builtin_plugin_attaches_identically_in_every_mode(ttbar_mu60):
+    import dask
+
+    from hepml_coffea import attach
+
+    names = builtin_names()
+    columns = []
+    for plugin in map(get_registry().get, names):
+        for output in plugin.outputs:
+            target = plugin.output_collection(output)
+            columns.append((target, plugin.column_name(output)))
+
+    def values(mode: str) -> list:
+        events = attach(open_nanoaod(ttbar_mu60, mode), names)
+        arrays = [events[target][column] for target, column in columns]
+        if mode == "dask":
+            arrays = dask.compute(*arrays)
+        return [ak.to_numpy(ak.flatten(array)) for array in arrays]
+
+    eager = values("eager")
+    for mode in ("virtual", "dask"):
+        for (target, column), expected, found in zip(columns, eager, values(mode), strict=True):
+            np.testing.assert_array_equal(found, expected, err_msg=f"{target}.{column} in {mode}")
