@@ -6,8 +6,10 @@ Modules: ``jets`` (the shared weights-to-jet function), ``candidates`` (reading 
 and jet links), ``chs``, ``area``, ``softkiller``, ``puppi`` (the methods' physics), ``methods``
 (each method as events -> weights and jets), ``contract`` (the plugin contract), ``pumml`` (the
 PUMML images, shared by training and inference, and the pixels' shares mapped back onto the
-candidates), ``training`` (``hepml-coffea train --plugin pumml``), ``evaluation`` (bias and
-resolution against the pileup-free truth, the top soft-drop-mass peak).
+candidates), ``training`` (the PUMML network and its training), ``performance`` (bias and
+resolution against the pileup-free truth, the top soft-drop-mass peak), ``pileup_kind`` (the
+``pileup-regression`` kind), and the commands around them: ``pumml_command`` (``hepml-coffea
+train --plugin pumml``), ``performance_command`` (``hepml-coffea evaluate-pileup``).
 """
 
 from hepml_coffea.pileup.jets import WeightedJets, weighted_jets
