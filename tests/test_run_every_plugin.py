@@ -1,6 +1,7 @@
-"""``hepml-coffea run`` and ``attach`` take every built-in plugin, whatever its kind and wherever its outputs
-live, and composed ones (``pfn@puppi``), in every executor, on a generated MU 60 sample (the
-pileup regressions once crashed the processor: their per-candidate weights are not jet columns)."""
+"""``hepml-coffea run`` and ``attach`` take every built-in plugin, whatever its kind and wherever
+its outputs live, and composed ones (``pfn@puppi``), in every executor and mode, on a generated
+MU 60 sample (the pileup regressions once crashed the processor: their per-candidate weights are
+not jet columns)."""
 
 import json
 
