@@ -51,7 +51,7 @@ def _empty_outputs(plugins: Sequence[Plugin], collection: str | None) -> ak.Arra
     """Zero-length record ``{plugin name: {output name: value}}`` of the outputs on ``collection``."""
     parts = {}
     for plugin in plugins:
-        outputs = [o for o in plugin.outputs if plugin.output_collection(o) == collection]
+        outputs = plugin.outputs_on(collection)
         if outputs:
             parts[plugin.name] = ak.zip({o.name: np.zeros(0, dtype=o.dtype) for o in outputs})
     return ak.zip(parts, depth_limit=1)
@@ -104,9 +104,7 @@ class _PartitionEvaluator:
             parts = {}
             for plugin in self.plugins:
                 columns = {
-                    o.name: outputs[plugin.name][o.name]
-                    for o in plugin.outputs
-                    if plugin.output_collection(o) == collection
+                    o.name: outputs[plugin.name][o.name] for o in plugin.outputs_on(collection)
                 }
                 if columns:
                     parts[plugin.name] = ak.zip(columns)

@@ -13,6 +13,7 @@ first, once per chunk, listed or not. The name works wherever a plugin name does
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from hepml_coffea.errors import PluginDefinitionError
 from hepml_coffea.features.weighted import CANDIDATES, weighted_events
@@ -60,14 +61,15 @@ class WeightedFeatures:
         return self.features(weighted_events(events, self.method, self.jets))
 
 
-def compose(base: Plugin, method: Plugin, weighted: list[str] | None = None) -> Plugin:
+def compose(base: Plugin, method: Plugin, known: Iterable[Plugin] = ()) -> Plugin:
     """The plugin ``BASE@METHOD`` (module docstring).
 
-    :param weighted: names of the plugins with a per-candidate weight, for the message refusing
-        a ``method`` without one.
+    :param known: the plugins installed, whose weighted ones the message refusing a ``method``
+        without a per-candidate weight lists.
     """
     name = f"{base.name}{SEPARATOR}{method.name}"
     if weight_output(method) is None:
+        weighted = [plugin.name for plugin in known if weight_output(plugin)]
         choices = f" (installed: {', '.join(weighted)})" if weighted else ""
         raise PluginDefinitionError(
             f"plugin {name!r}: {method.name!r} has no per-candidate weight "

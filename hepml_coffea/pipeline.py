@@ -24,7 +24,7 @@ from hepml_coffea import runtime
 from hepml_coffea.branches import build_features, declared_view, describe_source
 from hepml_coffea.errors import InvalidInputError
 from hepml_coffea.features.sharing import shared_features
-from hepml_coffea.plugin import Plugin
+from hepml_coffea.plugin import Plugin, objects_of
 from hepml_coffea.registry import Registry
 
 TRACE_ENV = "HEPML_COFFEA_TRACE_PLUGINS"
@@ -221,8 +221,7 @@ def columns(prepared: Prepared, raw) -> dict[str, np.ndarray]:
         if len(values) != prepared.counts[collection]:
             raise InvalidInputError(
                 f"plugin {plugin.name!r}: output {output.name!r} has {len(values)} "
-                f"values for {prepared.counts[collection]} "
-                f"{'events' if collection is None else f'{collection} objects'}"
+                f"values for {prepared.counts[collection]} {objects_of(collection)}"
             )
         result[output.name] = values
     return result
@@ -233,8 +232,7 @@ def output_rows(prepared: Prepared, raw=None) -> np.ndarray:
     from the network output ``raw`` (run here when not given): the scores datasets hold."""
     plugin = prepared.plugin
     found = columns(prepared, predict(prepared) if raw is None else raw)
-    own = [o.name for o in plugin.outputs if plugin.output_collection(o) == plugin.collection]
-    return np.stack([found[name] for name in own], axis=1)
+    return np.stack([found[o.name] for o in plugin.outputs_on(plugin.collection)], axis=1)
 
 
 def empty_columns(plugin: Plugin) -> dict[str, np.ndarray]:

@@ -82,6 +82,11 @@ ModelBuilder = Callable[[tuple[int, ...]], Any]
 """input shape (without the batch axis) -> an uncompiled ``keras.Model``; used by training."""
 
 
+def objects_of(collection: str | None) -> str:
+    """``"FatJet objects"``, or ``"events"`` for the events themselves, for messages."""
+    return "events" if collection is None else f"{collection} objects"
+
+
 #: ``Plugin(collection=EVENT_LEVEL)``: a plugin with one value per event, not per object
 EVENT_LEVEL = None
 
@@ -188,10 +193,14 @@ class Plugin:
         """The collection ``output``'s column is added to; None for the events themselves."""
         return output.collection or self.collection
 
+    def outputs_on(self, collection: str | None) -> tuple[Output, ...]:
+        """The outputs whose columns go to ``collection`` (None: the events themselves)."""
+        return tuple(o for o in self.outputs if self.output_collection(o) == collection)
+
     @property
     def objects(self) -> str:
         """What one row of features is, for messages: ``"FatJet objects"`` or ``"events"``."""
-        return "events" if self.collection is None else f"{self.collection} objects"
+        return objects_of(self.collection)
 
     @property
     def output_collections(self) -> tuple[str | None, ...]:

@@ -278,8 +278,7 @@ class Registry:
 
         if composition.is_composed(name):  # "pfn@puppi": a tagger on a pileup method's candidates
             base, method = composition.split(name)
-            weighted = [p.name for p in self.plugins.values() if composition.weight_output(p)]
-            return composition.compose(self.get(base), self.get(method), weighted)
+            return composition.compose(self.get(base), self.get(method), self.plugins.values())
         if name in self._failed:
             source, why = self._failed[name]
             raise UnknownPluginError(

@@ -37,6 +37,15 @@ from hepml_coffea.plugin import Plugin
 CUTFLOW_STEPS = ("events", "events with a jet", "jets", "selected jets")
 
 
+def _weighted_hist(dask: bool, axes: tuple) -> hist.Hist:
+    """A histogram of ``axes`` with weighted storage; a ``hist.dask`` one for dask-awkward input."""
+    if dask:
+        import hist.dask as dask_hist
+
+        return dask_hist.Hist(*axes, storage=hist.storage.Weight())
+    return hist.Hist(*axes, storage=hist.storage.Weight())
+
+
 class TaggingProcessor(processor.ProcessorABC):
     """Attach ``plugins`` and fill, per score column, a (dataset, mass, score) histogram.
 
@@ -102,11 +111,7 @@ class TaggingProcessor(processor.ProcessorABC):
             ),
             hist.axis.Regular(self.score_bins, *score_range, name="score", label=label),
         )
-        if dask:
-            import hist.dask as dask_hist
-
-            return dask_hist.Hist(*axes, storage=hist.storage.Weight())
-        return hist.Hist(*axes, storage=hist.storage.Weight())
+        return _weighted_hist(dask, axes)
 
     def _value_hist(self, dask: bool, label: str, value_range: tuple[float, float]):
         """(dataset, value): an output on another collection than the processor's."""
@@ -114,11 +119,7 @@ class TaggingProcessor(processor.ProcessorABC):
             hist.axis.StrCategory([], growth=True, name="dataset", label="Dataset"),
             hist.axis.Regular(self.score_bins, *value_range, name="value", label=label),
         )
-        if dask:
-            import hist.dask as dask_hist
-
-            return dask_hist.Hist(*axes, storage=hist.storage.Weight())
-        return hist.Hist(*axes, storage=hist.storage.Weight())
+        return _weighted_hist(dask, axes)
 
     def _check_integer_label(self, labels, dataset: str) -> None:
         """The label axis is an integer category: a float field would fail deep inside hist."""

@@ -36,7 +36,7 @@ def score_sample(plugins, path: Path, label: int | None) -> Scored:
     scores, mass = {}, None
     for plugin in plugins:  # the card policy (no signal seen) is checked as the model loads
         data = load_background_features(plugin, [path], label=label, rows=output_rows)
-        own = [o for o in plugin.outputs if plugin.output_collection(o) == plugin.collection]
+        own = plugin.outputs_on(plugin.collection)
         for index, output in enumerate(own):  # a score of several outputs: one per column
             scores[plugin.name if len(own) == 1 else plugin.column_name(output)] = data.features[
                 :, index

@@ -25,8 +25,8 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from hepml_coffea.features.links import match_links
 from hepml_coffea.features.sharing import PARENT_ATTR, shared
+from hepml_coffea.pileup.candidates import linked_constituents
 from hepml_coffea.pileup.jets import scale_four_momenta
 
 CANDIDATES = "PFCands"
@@ -58,34 +58,20 @@ def weighted_axes(events, weight, jets: str = "FatJet") -> tuple[np.ndarray, np.
     """(eta, phi) of every jet's constituents scaled by ``weight`` (jagged per candidate), flat
     over jets; a jet's own axis where its weighted constituents sum to nothing. Constituents are
     found by the raw candidates, as every feature builder finds them."""
-    candidates, links, collection = events[CANDIDATES], events[f"{jets}{CANDIDATES}"], events[jets]
+    candidates = events[CANDIDATES]
     counts = ak.to_numpy(ak.num(candidates, axis=1)).astype(np.int64)
-    link_event = np.repeat(np.arange(len(counts)), ak.to_numpy(ak.num(links, axis=1)))
-    link_candidate = _flat(links["pFCandsIdx"], np.int64) + (np.cumsum(counts) - counts)[link_event]
-    pt, eta, phi = (_flat(candidates[field])[link_candidate] for field in ("pt", "eta", "phi"))
-    jet_counts = ak.to_numpy(ak.num(collection, axis=1))
-    jet_eta, jet_phi = _flat(collection["eta"]), _flat(collection["phi"])
-    linked = match_links(
-        link_event,
-        _flat(links["jetIdx"], np.int64),
-        pt,
-        eta,
-        phi,
-        np.repeat(np.arange(len(jet_counts)), jet_counts),
-        jet_eta,
-        jet_phi,
-        jets,
-    )
-    scaled = (_flat(weight)[link_candidate] * pt)[linked.rows]
-    rows = linked.rows
-    n_jets = len(jet_eta)
-    px = np.bincount(linked.jet, scaled * np.cos(phi[rows]), minlength=n_jets)
-    py = np.bincount(linked.jet, scaled * np.sin(phi[rows]), minlength=n_jets)
-    pz = np.bincount(linked.jet, scaled * np.sinh(eta[rows]), minlength=n_jets)
+    pt, eta, phi = (_flat(candidates[field]) for field in ("pt", "eta", "phi"))
+    linked = linked_constituents(events, jets, counts, pt, eta, phi)
+    k = linked.constituent
+    scaled = _flat(weight)[k] * pt[k]
+    n_jets = len(linked.jet_eta)
+    px = np.bincount(linked.jet, scaled * np.cos(phi[k]), minlength=n_jets)
+    py = np.bincount(linked.jet, scaled * np.sin(phi[k]), minlength=n_jets)
+    pz = np.bincount(linked.jet, scaled * np.sinh(eta[k]), minlength=n_jets)
     transverse = np.hypot(px, py)
     empty = transverse == 0
-    axis_eta = np.where(empty, jet_eta, np.arcsinh(pz / np.where(empty, 1.0, transverse)))
-    axis_phi = np.where(empty, jet_phi, np.arctan2(py, px))
+    axis_eta = np.where(empty, linked.jet_eta, np.arcsinh(pz / np.where(empty, 1.0, transverse)))
+    axis_phi = np.where(empty, linked.jet_phi, np.arctan2(py, px))
     return axis_eta, axis_phi
 
 

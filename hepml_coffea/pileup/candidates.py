@@ -10,6 +10,7 @@ own constituents.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import awkward as ak
 import numpy as np
@@ -60,12 +61,30 @@ def _flat(array, dtype=np.float64) -> np.ndarray:
     return ak.to_numpy(ak.flatten(array, axis=1)).astype(dtype)
 
 
-def jet_candidates(events, collection: str = "FatJet") -> JetCandidates:
-    """Read the candidates and the ``<collection>PFCands`` links of ``events``."""
-    candidates, links, jets = events["PFCands"], events[f"{collection}PFCands"], events[collection]
-    counts = ak.to_numpy(ak.num(candidates, axis=1)).astype(np.int64)
-    event = np.repeat(np.arange(len(counts)), counts)
-    pt, eta, phi, mass = (_flat(candidates[f]) for f in ("pt", "eta", "phi", "mass"))
+class LinkedConstituents(NamedTuple):
+    """Every current jet's constituents as indices into the flat candidates."""
+
+    #: candidate index of every constituent, grouped jet by jet (jets flattened over events)
+    constituent: np.ndarray
+    #: the jet (index among the flattened jets) of every constituent
+    jet: np.ndarray
+    jet_counts: np.ndarray  # jets per event
+    jet_eta: np.ndarray
+    jet_phi: np.ndarray
+
+
+def linked_constituents(
+    events,
+    collection: str,
+    counts: np.ndarray,
+    pt: np.ndarray,
+    eta: np.ndarray,
+    phi: np.ndarray,
+) -> LinkedConstituents:
+    """The ``<collection>PFCands`` links of ``events`` followed to the candidates, given flat
+    (``counts`` per event, ``pt``, ``eta``, ``phi``), each jet matched to its own links by
+    :func:`hepml_coffea.features.links.match_links`."""
+    links, jets = events[f"{collection}PFCands"], events[collection]
     links_per_event = ak.to_numpy(ak.num(links, axis=1)).astype(np.int64)
     link_event = np.repeat(np.arange(len(links_per_event)), links_per_event)
     link_candidate = _flat(links["pFCandsIdx"], np.int64) + (np.cumsum(counts) - counts)[link_event]
@@ -82,6 +101,16 @@ def jet_candidates(events, collection: str = "FatJet") -> JetCandidates:
         jet_phi,
         collection,
     )
+    return LinkedConstituents(link_candidate[linked.rows], linked.jet, jet_counts, jet_eta, jet_phi)
+
+
+def jet_candidates(events, collection: str = "FatJet") -> JetCandidates:
+    """Read the candidates and the ``<collection>PFCands`` links of ``events``."""
+    candidates = events["PFCands"]
+    counts = ak.to_numpy(ak.num(candidates, axis=1)).astype(np.int64)
+    event = np.repeat(np.arange(len(counts)), counts)
+    pt, eta, phi, mass = (_flat(candidates[f]) for f in ("pt", "eta", "phi", "mass"))
+    linked = linked_constituents(events, collection, counts, pt, eta, phi)
     return JetCandidates(
         counts=counts,
         event=event,
@@ -91,9 +120,9 @@ def jet_candidates(events, collection: str = "FatJet") -> JetCandidates:
         mass=mass,
         charge=_flat(candidates["charge"], np.int64),
         from_pv=_flat(candidates["fromPV"], np.int64),
-        constituent=link_candidate[linked.rows],
-        n_constituents=np.bincount(linked.jet, minlength=len(jet_eta)),
-        jet_counts=jet_counts,
-        jet_eta=jet_eta,
-        jet_phi=jet_phi,
+        constituent=linked.constituent,
+        n_constituents=np.bincount(linked.jet, minlength=len(linked.jet_eta)),
+        jet_counts=linked.jet_counts,
+        jet_eta=linked.jet_eta,
+        jet_phi=linked.jet_phi,
     )
