@@ -139,7 +139,7 @@ ONE_SIDED = pileup_regression("one_sided", one_sided, weights=True)
 
 
 def test_a_jet_whose_axis_the_weights_move_keeps_its_constituents(ttbar_mu60):
-    """At MU 60 PUPPI moves a jet's axis by up to 0.56 (docs/benchmarks.md): the weighted view
+    """At MU 60 PUPPI moves some jets' axes beyond 0.3 (docs/benchmarks.md): the weighted view
     takes the weighted constituents' axis as the jet's, so the tagger finds them (it refused
     such jets: 'cannot be matched to the FatJetPFCands link table')."""
     from hepml_coffea.features.weighted import weighted_axes

@@ -11,8 +11,8 @@ CMS runs its taggers on PUPPI-weighted candidates:
   remove them;
 - the jets' ``pt``, ``mass`` and ``msoftdrop`` are the pileup plugin's rebuilt ones
   (``<method>_pt`` ...), which :func:`hepml_coffea.pileup.jets.weighted_jets` computed from the
-  same weights, and their ``eta`` and ``phi`` the axis of the weighted constituents: at MU 60 it
-  moves by more than 0.1 for 1 % of PUPPI's jets, by up to 0.56 (2,471 ttbar jets), so the
+  same weights, and their ``eta`` and ``phi`` the axis of the weighted constituents: at MU 60
+  PUPPI moves some jets' axes beyond the link matching's radius (docs/benchmarks.md), so the
   taggers' relative coordinates are taken from the jet the method leaves, and each jet still
   finds its constituents in the link table (:mod:`hepml_coffea.features.links`).
 
